@@ -1,0 +1,1 @@
+"""hqnn: hybrid quantum-classical neural networks."""

@@ -1,0 +1,247 @@
+"""Frozen configuration dataclasses with validation and a JSON round trip.
+
+A whole run is described by one ``RunConfig`` (data, circuit, model, train); every
+checkpoint stores it, so any run can be rebuilt exactly. Unknown keys or values raise
+``ConfigError`` naming them and listing what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+from hqnn_core.errors import ConfigError
+
+ENCODINGS = ("angle", "dense_angle", "amplitude", "basis", "iqp")
+ANSATZE = ("hardware_efficient", "real_amplitudes", "efficient_su2", "strongly_entangling")
+ENTANGLEMENTS = ("linear", "circular", "full")
+MEASUREMENTS = ("z", "zz", "probs")
+ROTATIONS = ("x", "y", "z")
+DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "folder")
+MODEL_KINDS = ("hybrid", "quantum", "classical")
+FRONTS = ("linear", "cnn", "pca", "none")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("none", "cosine", "step")
+MAX_QUBITS = 20
+
+T = TypeVar("T")
+
+
+def _choice(section: str, name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"{section}.{name}={value!r} is not supported; choose one of: {', '.join(allowed)}."
+        )
+
+
+def _int_range(section: str, name: str, value: Any, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{section}.{name} must be a whole number, got {value!r}.")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{section}.{name} must be {bound}, got {value}.")
+
+
+def _from_mapping(cls: type[T], section: str, data: Mapping[str, Any]) -> T:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys by name."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"'{section}' must be a JSON object, got {type(data).__name__}.")
+    allowed = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in '{section}': {', '.join(unknown)}; allowed: {', '.join(allowed)}."
+        )
+    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a wrong type that __post_init__ did not catch
+        raise ConfigError(f"Invalid '{section}' section: {exc}.") from exc
+
+
+def _to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [_to_jsonable(v) for v in obj]
+    return obj
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """The quantum circuit: encoding, ansatz, depth, entanglement and readout.
+
+    Qubit order is Qiskit's little-endian order everywhere (qubit 0 is the least
+    significant bit of a basis-state index).
+    """
+
+    n_qubits: int = 4
+    encoding: str = "angle"
+    ansatz: str = "hardware_efficient"
+    layers: int = 2
+    entanglement: str = "circular"
+    measurement: str = "z"
+    reupload: bool = False
+    rotation: str = "y"
+
+    def __post_init__(self) -> None:
+        _int_range("circuit", "n_qubits", self.n_qubits, 1, MAX_QUBITS)
+        _choice("circuit", "encoding", self.encoding, ENCODINGS)
+        _choice("circuit", "ansatz", self.ansatz, ANSATZE)
+        _int_range("circuit", "layers", self.layers, 1, 50)
+        _choice("circuit", "entanglement", self.entanglement, ENTANGLEMENTS)
+        _choice("circuit", "measurement", self.measurement, MEASUREMENTS)
+        _choice("circuit", "rotation", self.rotation, ROTATIONS)
+        if not isinstance(self.reupload, bool):
+            raise ConfigError(f"circuit.reupload must be true or false, got {self.reupload!r}.")
+        if self.reupload and self.encoding == "amplitude":
+            raise ConfigError(
+                "Amplitude encoding prepares the state from |0...0> and cannot be re-uploaded; "
+                "set reupload to false or use angle, dense_angle, basis or iqp encoding."
+            )
+        if self.measurement == "probs" and self.n_qubits > 12:
+            raise ConfigError(
+                f"measurement='probs' gives 2**n outputs; with {self.n_qubits} qubits that is "
+                "too many, use 12 qubits or fewer or measurement 'z'/'zz'."
+            )
+
+    @property
+    def n_features(self) -> int:
+        """How many classical features the encoding takes."""
+        if self.encoding == "dense_angle":
+            return 2 * self.n_qubits
+        if self.encoding == "amplitude":
+            return 2**self.n_qubits
+        return self.n_qubits
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CircuitConfig":
+        return _from_mapping(cls, "circuit", data)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images, which classes, how many, and how they are shaped."""
+
+    name: str = "digits"
+    root: str | None = None
+    classes: tuple[int, ...] | None = None
+    train_size: int | None = None
+    test_size: int | None = None
+    val_fraction: float = 0.1
+    image_size: int | None = None
+    grayscale: bool = True
+    augment: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _choice("data", "name", self.name, DATASETS)
+        if self.classes is not None:
+            if not isinstance(self.classes, tuple) or len(self.classes) < 2:
+                raise ConfigError("data.classes must list at least two classes, e.g. [0, 1].")
+            if len(set(self.classes)) != len(self.classes):
+                raise ConfigError(f"data.classes has repeated entries: {list(self.classes)}.")
+        for name in ("train_size", "test_size", "image_size"):
+            value = getattr(self, name)
+            if value is not None:
+                _int_range("data", name, value, 1)
+        if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 0.9):
+            raise ConfigError(f"data.val_fraction must be in [0, 0.9), got {self.val_fraction!r}.")
+        _int_range("data", "seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which network wraps the circuit: hybrid, quantum-only, or the classical twin."""
+
+    kind: str = "hybrid"
+    front: str = "linear"
+    hidden: int = 0
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        _choice("model", "kind", self.kind, MODEL_KINDS)
+        _choice("model", "front", self.front, FRONTS)
+        _int_range("model", "hidden", self.hidden, 0)
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout!r}.")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the network is optimised; ``seed`` fixes every random choice of the run."""
+
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 0.01
+    optimizer: str = "adam"
+    schedule: str = "none"
+    weight_decay: float = 0.0
+    seed: int = 0
+    backend: str = "exact"
+    shots: int | None = None
+    noise: str | None = None
+
+    def __post_init__(self) -> None:
+        _int_range("train", "epochs", self.epochs, 1, 10_000)
+        _int_range("train", "batch_size", self.batch_size, 1, 65_536)
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 10):
+            raise ConfigError(f"train.lr must be a positive number up to 10, got {self.lr!r}.")
+        _choice("train", "optimizer", self.optimizer, OPTIMIZERS)
+        _choice("train", "schedule", self.schedule, SCHEDULES)
+        _int_range("train", "seed", self.seed, 0)
+        _choice("train", "backend", self.backend, ("exact", "aer", "ibm"))
+        if self.shots is not None:
+            _int_range("train", "shots", self.shots, 1, 10_000_000)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to rebuild a run: data, circuit, model and training."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    circuit: CircuitConfig = field(default_factory=CircuitConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+        sections = {"data": DataConfig, "circuit": CircuitConfig, "model": ModelConfig,
+                    "train": TrainConfig}
+        if not isinstance(data, Mapping):
+            raise ConfigError("A run configuration must be a JSON object.")
+        unknown = sorted(set(data) - set(sections))
+        if unknown:
+            raise ConfigError(
+                f"Unknown section(s): {', '.join(unknown)}; allowed: {', '.join(sections)}."
+            )
+        built = {name: _from_mapping(kind, name, data.get(name, {}))
+                 for name, kind in sections.items()}
+        return cls(**built)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "RunConfig":
+        """Read a run configuration from a JSON file (never executes anything)."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the configuration file {path}: {exc.strerror}.") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."
+            ) from exc
+        return cls.from_dict(data)
