@@ -1,1 +1,38 @@
-"""hqnn: hybrid quantum-classical neural networks."""
+"""hqnn: hybrid quantum-classical neural networks that classify images.
+
+Public names are imported lazily so that ``import hqnn_core`` stays cheap and a missing
+optional piece never breaks the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CircuitConfig": "hqnn_core.config",
+    "DataConfig": "hqnn_core.config",
+    "ModelConfig": "hqnn_core.config",
+    "TrainConfig": "hqnn_core.config",
+    "RunConfig": "hqnn_core.config",
+    "HqnnError": "hqnn_core.errors",
+    "QuantumLayer": "hqnn_core.layer",
+    "build_circuit": "hqnn_core.circuits.build",
+    "load_dataset": "hqnn_core.data",
+    "read_image": "hqnn_core.images",
+    "build_model": "hqnn_core.model",
+    "fit": "hqnn_core.training",
+    "load_run": "hqnn_core.runs",
+    "RunStore": "hqnn_core.runs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hqnn_core' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
