@@ -1,0 +1,62 @@
+"""Circuit export: OpenQASM 3 and QPY round trips, and the stats the Circuit page shows."""
+
+from __future__ import annotations
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
+
+from hqnn_core.circuits.export import circuit_stats, from_qpy_bytes, to_qasm3, to_qpy_bytes
+
+
+@pytest.fixture()
+def circuit() -> QuantumCircuit:
+    x = ParameterVector("x", 2)
+    theta = ParameterVector("θ", 3)
+    qc = QuantumCircuit(3)
+    qc.ry(x[0], 0)
+    qc.ry(x[1], 1)
+    qc.barrier()
+    qc.rz(theta[0], 0)
+    qc.cx(0, 1)
+    qc.cz(1, 2)
+    qc.rx(theta[1] + theta[2], 2)
+    return qc
+
+
+def test_stats_count_gates_depth_and_parameters(circuit: QuantumCircuit) -> None:
+    stats = circuit_stats(circuit)
+    assert stats["qubits"] == 3
+    assert stats["parameters"] == 5
+    assert stats["gate_counts"] == {"ry": 2, "cx": 1, "cz": 1, "rx": 1, "rz": 1}
+    assert stats["gates"] == 6
+    assert stats["two_qubit_gates"] == 2
+    assert stats["depth"] == 5  # ry, rz, cx, cz, rx: the barrier adds nothing
+
+
+def test_qasm3_parses_back_to_the_same_structure(circuit: QuantumCircuit) -> None:
+    qasm3 = pytest.importorskip("qiskit.qasm3")
+    pytest.importorskip("qiskit_qasm3_import")
+    text = to_qasm3(circuit)
+    assert text.startswith("OPENQASM 3")
+    loaded = qasm3.loads(text)
+    assert loaded.num_qubits == circuit.num_qubits
+    assert loaded.num_parameters == circuit.num_parameters
+    assert circuit_stats(loaded)["gate_counts"] == circuit_stats(circuit)["gate_counts"]
+
+
+def test_qpy_round_trips_to_an_equal_circuit(circuit: QuantumCircuit) -> None:
+    data = to_qpy_bytes(circuit)
+    assert isinstance(data, bytes) and data
+    assert from_qpy_bytes(data) == circuit
+
+
+def test_stats_of_the_built_default_circuit() -> None:
+    build = pytest.importorskip("hqnn_core.circuits.build")
+    from hqnn_core.config import CircuitConfig
+
+    built = build.build_circuit(CircuitConfig(n_qubits=3, layers=1, entanglement="linear"))
+    stats = circuit_stats(built.circuit)
+    assert stats["qubits"] == 3
+    assert stats["parameters"] == built.circuit.num_parameters
+    assert stats["two_qubit_gates"] >= 2
