@@ -1,0 +1,276 @@
+"""``fit()``: train a classifier from a RunConfig, with events, a stop event and checkpoints.
+
+One ``torch.Generator`` seeded from ``cfg.train.seed`` drives parameter init, shuffling,
+augmentation and dropout, so the same config and seed give the same numbers; its state
+is checkpointed with the weights and optimizer, so a resumed run continues exactly.
+Learning-rate schedules are pure functions of the step: "cosine" decays to 0 over all
+steps, "step" multiplies the rate by 0.3 every third of the epochs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import Tensor, nn
+
+from hqnn_core.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE,
+                                  Checkpoint, atomic_write_json, load_checkpoint, read_json,
+                                  save_checkpoint, save_weights)
+from hqnn_core.config import RunConfig
+from hqnn_core.errors import DataError, RunError
+from hqnn_core.model import Classifier, build_model, count_parameters, init_parameters
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH = 256
+MAX_MISCLASSIFIED = 500
+STEP_GAMMA = 0.3
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end."""
+
+    kind: str
+    epoch: int
+    step: int
+    total_steps: int
+    loss: float | None = None
+    acc: float | None = None
+    val_loss: float | None = None
+    val_acc: float | None = None
+    elapsed: float = 0.0
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns: the trained model (eval mode), its metrics, folder and status."""
+
+    model: Classifier
+    metrics: dict[str, Any]
+    run_dir: Path | None
+    status: str
+
+
+Callback = Callable[[TrainEvent], None]
+
+
+def lr_at(cfg: RunConfig, step: int, epoch: int, total_steps: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based) in ``epoch`` under the schedule."""
+    t = cfg.train
+    if t.schedule == "cosine":
+        return t.lr * 0.5 * (1 + math.cos(math.pi * step / max(1, total_steps)))
+    if t.schedule == "step":
+        return t.lr * STEP_GAMMA ** (epoch // max(1, t.epochs // 3))
+    return t.lr
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float, Tensor]:
+    """Mean cross-entropy, accuracy and predicted classes of ``model`` on ``(x, y)``."""
+    model.eval()
+    preds, total_loss = [], 0.0
+    for i in range(0, len(x), EVAL_BATCH):
+        logits = model(x[i:i + EVAL_BATCH])  # (b, K)
+        total_loss += float(nn.functional.cross_entropy(logits, y[i:i + EVAL_BATCH],
+                                                        reduction="sum"))
+        preds.append(logits.argmax(dim=1))
+    pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+    n = max(1, len(x))
+    return total_loss / n, float((pred == y).float().sum()) / n, pred
+
+
+def test_report(pred: Tensor, y: Tensor, class_names: list[str]) -> dict[str, Any]:
+    """Accuracy, per-class accuracy, confusion matrix (rows = true class) and misclassified samples."""
+    k = len(class_names)
+    confusion = torch.zeros(k, k, dtype=torch.long)
+    confusion.index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    per_class = {}
+    for i, name in enumerate(class_names):
+        total = int(confusion[i].sum())
+        per_class[str(name)] = int(confusion[i, i]) / total if total else None
+    wrong = torch.nonzero(pred != y).flatten()[:MAX_MISCLASSIFIED]
+    return {
+        "test_accuracy": float((pred == y).float().mean()) if len(y) else None,
+        "per_class_accuracy": per_class,
+        "confusion_matrix": confusion.tolist(),
+        "misclassified": [{"index": int(i), "label": int(y[i]), "pred": int(pred[i])}
+                          for i in wrong],
+    }
+
+
+def _load_data(cfg: RunConfig, data: Any, emit: Callable[..., None]) -> Any:
+    if data is None:
+        from hqnn_core.data import load_dataset
+
+        emit("status", message=f"Loading the {cfg.data.name} dataset")
+        data = load_dataset(cfg.data)
+    if len(data.y_train) == 0:
+        raise DataError("The training split is empty; increase data.train_size.")
+    return data
+
+
+def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool) -> None:
+    cfg_path = run_dir / CONFIG_FILE
+    if resume and cfg_path.exists():
+        stored = RunConfig.from_dict(read_json(cfg_path))
+        if stored != cfg:
+            raise RunError(
+                f"{run_dir} was trained with a different configuration; resume it with its own "
+                "config.json or start a new run folder."
+            )
+    atomic_write_json(cfg_path, cfg.to_dict())
+
+
+def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterable[Callback] = (),
+        stop_event: threading.Event | None = None, resume: bool = False,
+        data: Any = None) -> FitResult:
+    """Train the model ``cfg`` describes; write a run folder to ``run_dir`` if given.
+
+    ``data`` is a ``DatasetSplit`` (loaded from ``cfg.data`` when None). Events go to every
+    callback; ``stop_event.is_set()`` is checked before every batch: the run then saves a
+    checkpoint and returns with status "stopped". ``resume=True`` continues from
+    ``run_dir``'s checkpoint exactly as if never interrupted.
+    """
+    callbacks = list(callbacks)
+    run_dir = Path(run_dir) if run_dir is not None else None
+    t = cfg.train
+    progress = {"epoch": 0, "step": 0, "total": 0, "seconds": 0.0}
+
+    def emit(kind: str, **kw: Any) -> None:
+        event = TrainEvent(kind=kind, epoch=progress["epoch"], step=progress["step"],
+                           total_steps=progress["total"], elapsed=progress["seconds"], **kw)
+        for cb in callbacks:
+            cb(event)
+
+    data = _load_data(cfg, data, emit)
+    class_names = [str(c) for c in data.class_names]
+    x_train, y_train = data.x_train, data.y_train
+    n_train = len(y_train)
+    batches_per_epoch = math.ceil(n_train / t.batch_size)
+    progress["total"] = total_steps = batches_per_epoch * t.epochs
+
+    gen = torch.Generator().manual_seed(t.seed)
+    model = build_model(cfg, n_classes=len(class_names), image_shape=tuple(data.image_shape),
+                        x_train=x_train)
+    init_parameters(model, gen)
+    opt_cls = torch.optim.Adam if t.optimizer == "adam" else torch.optim.SGD
+    extra = {"momentum": 0.9} if t.optimizer == "sgd" else {}
+    optimizer = opt_cls(model.parameters(), lr=t.lr, weight_decay=t.weight_decay, **extra)
+
+    ckpt = Checkpoint(epoch=0, batch=0, step=0, train_seconds=0.0, rng_epoch=gen.get_state(),
+                      rng_now=gen.get_state(), history={"batch": [], "epoch": []})
+    if run_dir is not None:
+        _prepare_run_dir(run_dir, cfg, resume)
+        if resume and (run_dir / CHECKPOINT_FILE).exists():
+            ckpt = load_checkpoint(run_dir / CHECKPOINT_FILE, model, optimizer)
+            gen.set_state(ckpt.rng_now)
+            log.info("Resuming %s at epoch %d, batch %d", run_dir, ckpt.epoch, ckpt.batch)
+    history = ckpt.history
+    augment = None
+    if cfg.data.augment:
+        from hqnn_core.images import augment_batch as augment
+
+    def base_metrics(status: str) -> dict[str, Any]:
+        return {
+            "status": status, "dataset": data.name, "class_names": class_names,
+            "image_shape": list(data.image_shape), "n_train": n_train,
+            "n_val": len(data.y_val), "n_test": len(data.y_test),
+            "parameters": count_parameters(model), "epochs_done": ckpt.epoch,
+            "steps": ckpt.step, "train_seconds": round(ckpt.train_seconds, 3),
+            "history": history,
+        }
+
+    def checkpoint(status: str) -> None:
+        ckpt.rng_now = gen.get_state()
+        if run_dir is None:
+            return
+        save_checkpoint(run_dir / CHECKPOINT_FILE, model, optimizer, ckpt)
+        atomic_write_json(run_dir / METRICS_FILE, base_metrics(status))
+        emit("checkpoint", message=str(run_dir / CHECKPOINT_FILE))
+
+    progress.update(epoch=ckpt.epoch, step=ckpt.step, seconds=ckpt.train_seconds)
+    emit("start", message=f"{n_train} training images, {total_steps} steps",
+         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step})
+    status = "completed"
+    started = time.perf_counter() - ckpt.train_seconds
+    while ckpt.epoch < t.epochs and status == "completed":
+        epoch = ckpt.epoch
+        if ckpt.batch == 0:
+            ckpt.rng_epoch = gen.get_state()
+        else:
+            gen.set_state(ckpt.rng_epoch)
+        perm = torch.randperm(n_train, generator=gen)
+        if ckpt.batch:
+            gen.set_state(ckpt.rng_now)
+        model.train()
+        for b in range(ckpt.batch, batches_per_epoch):
+            if stop_event is not None and stop_event.is_set():
+                status = "stopped"
+                break
+            idx = perm[b * t.batch_size:(b + 1) * t.batch_size]
+            xb, yb = x_train[idx], y_train[idx]
+            if augment is not None:
+                xb = augment(xb, gen)
+            lr = lr_at(cfg, ckpt.step, epoch, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(xb)  # (b, K)
+            loss = nn.functional.cross_entropy(logits, yb)
+            loss.backward()
+            loss_value = loss.item()
+            optimizer.step()
+            acc = float((logits.argmax(dim=1) == yb).float().mean())
+            ckpt.batch, ckpt.step = b + 1, ckpt.step + 1
+            ckpt.train_seconds = time.perf_counter() - started
+            progress.update(epoch=epoch, step=ckpt.step, seconds=ckpt.train_seconds)
+            history["batch"].append({"epoch": epoch, "step": ckpt.step, "loss": loss_value,
+                                     "acc": acc, "n": len(yb), "lr": lr,
+                                     "elapsed": round(ckpt.train_seconds, 4)})
+            emit("batch", loss=loss_value, acc=acc)
+        if status == "stopped":
+            break
+        rows = [r for r in history["batch"] if r["epoch"] == epoch]
+        n_seen = sum(r["n"] for r in rows)
+        ep_loss = sum(r["loss"] * r["n"] for r in rows) / n_seen
+        ep_acc = sum(r["acc"] * r["n"] for r in rows) / n_seen
+        val_loss = val_acc = None
+        if len(data.y_val):
+            val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val)
+        ckpt.epoch, ckpt.batch = epoch + 1, 0
+        history["epoch"].append({"epoch": epoch, "step": ckpt.step, "loss": ep_loss,
+                                 "acc": ep_acc, "val_loss": val_loss, "val_acc": val_acc,
+                                 "elapsed": round(ckpt.train_seconds, 4)})
+        emit("epoch", loss=ep_loss, acc=ep_acc, val_loss=val_loss, val_acc=val_acc)
+        checkpoint("running")
+
+    model.eval()
+    if status == "stopped":
+        if ckpt.batch == 0:  # nothing of this epoch done: resume must redraw its shuffle
+            gen.set_state(ckpt.rng_epoch)
+        checkpoint("stopped")
+        metrics = base_metrics("stopped")
+        metrics["test_accuracy"] = None
+    else:
+        emit("status", message="Evaluating on the test split")
+        test_loss, _, pred = evaluate(model, data.x_test, data.y_test)
+        metrics = base_metrics("completed")
+        metrics.update(test_report(pred, data.y_test, class_names), test_loss=test_loss)
+        if history["epoch"]:
+            metrics["val_accuracy"] = history["epoch"][-1]["val_acc"]
+    if run_dir is not None:
+        save_weights(run_dir / WEIGHTS_FILE, model)
+        atomic_write_json(run_dir / METRICS_FILE, metrics)
+    emit("end", loss=None, acc=metrics.get("test_accuracy"), message=status,
+         extra={k: v for k, v in metrics.items() if k != "history"})
+    return FitResult(model=model, metrics=metrics, run_dir=run_dir, status=status)
