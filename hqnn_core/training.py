@@ -178,7 +178,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     history = ckpt.history
     augment = None
     if cfg.data.augment:
-        from hqnn_core.images import augment_batch as augment
+        from hqnn_core.data import augment_batch as augment
 
     def base_metrics(status: str) -> dict[str, Any]:
         return {

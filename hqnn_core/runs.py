@@ -1,0 +1,259 @@
+"""The run store: run folders on disk, a SQLite index to list them, and ``load_run``.
+
+A run folder holds ``config.json`` (everything needed to rebuild the run),
+``metrics.json`` (status, test accuracy, train seconds, history, confusion matrix),
+``model.safetensors`` and, while it can be resumed, ``checkpoint.safetensors``. The
+folders are the truth; ``root/index.sqlite`` is a cache of their summaries that is
+rebuilt from the folders whenever it is missing or corrupt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hqnn_core.checkpoint import (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_weights,
+                                  read_json)
+from hqnn_core.config import RunConfig
+from hqnn_core.errors import ConfigError, RunError
+from hqnn_core.model import Classifier, build_model
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "index.sqlite"
+TERMINAL = ("completed", "stopped", "failed")
+_COLUMNS = ("id", "name", "path", "created", "dataset", "kind", "encoding", "n_qubits",
+            "status", "test_accuracy", "train_seconds")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, name TEXT, path TEXT, "
+    "created REAL, dataset TEXT, kind TEXT, encoding TEXT, n_qubits INTEGER, status TEXT, "
+    "test_accuracy REAL, train_seconds REAL)"
+)
+
+
+def default_runs_root() -> Path:
+    """``HQNN_RUNS_DIR`` if set, else ``./runs``."""
+    return Path(os.environ.get("HQNN_RUNS_DIR", "runs"))
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One row of the run index."""
+
+    id: str
+    name: str
+    path: Path
+    created: float
+    dataset: str
+    kind: str
+    encoding: str
+    n_qubits: int
+    status: str
+    test_accuracy: float | None
+    train_seconds: float | None
+
+
+def _summary(run_dir: Path, run_id: str, created: float | None = None) -> dict[str, Any]:
+    cfg = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE))
+    metrics: dict[str, Any] = {}
+    if (run_dir / METRICS_FILE).exists():
+        metrics = read_json(run_dir / METRICS_FILE)
+    name = run_id.split("-", 2)[-1] if run_id.count("-") >= 2 else run_id
+    return {
+        "id": run_id, "name": name, "path": str(run_dir.resolve()),
+        "created": created if created is not None else (run_dir / CONFIG_FILE).stat().st_mtime,
+        "dataset": cfg.data.name, "kind": cfg.model.kind, "encoding": cfg.circuit.encoding,
+        "n_qubits": cfg.circuit.n_qubits, "status": metrics.get("status", "created"),
+        "test_accuracy": metrics.get("test_accuracy"), "train_seconds": metrics.get("train_seconds"),
+    }
+
+
+class RunStore:
+    """Run folders under ``root`` (default :func:`default_runs_root`) with a SQLite index."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_runs_root()
+        self.index_path = self.root / INDEX_FILE
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.index_path, timeout=10)
+            conn.execute(_SCHEMA)
+            conn.execute("SELECT count(*) FROM runs").fetchone()
+            return conn
+        except sqlite3.DatabaseError:
+            log.warning("Run index %s is corrupt; rebuilding it from the run folders",
+                        self.index_path)
+            return self._rebuild_connection()
+        except OSError as exc:
+            raise RunError(f"Cannot use the runs folder {self.root}: {exc.strerror}.") from exc
+
+    def _rebuild_connection(self) -> sqlite3.Connection:
+        self.index_path.unlink(missing_ok=True)
+        conn = sqlite3.connect(self.index_path, timeout=10)
+        conn.execute(_SCHEMA)
+        for run_dir in sorted(p for p in self.root.iterdir() if (p / CONFIG_FILE).is_file()):
+            self._upsert(conn, run_dir)
+        conn.commit()
+        return conn
+
+    def rebuild(self) -> int:
+        """Recreate the index from the run folders; returns how many runs it holds."""
+        with closing(self._rebuild_connection()) as conn:
+            return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+    def _upsert(self, conn: sqlite3.Connection, run_dir: Path,
+                created: float | None = None) -> None:
+        try:
+            row = _summary(run_dir, run_dir.name, created)
+        except (RunError, ConfigError) as exc:
+            log.warning("Skipping run folder %s: %s", run_dir, exc)
+            return
+        conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES "
+                     f"({', '.join('?' * len(_COLUMNS))})", [row[c] for c in _COLUMNS])
+
+    def new_run_dir(self, cfg: RunConfig, name: str | None = None) -> Path:
+        """Create an indexed run folder holding ``cfg``'s config.json; returns its path."""
+        from hqnn_core.checkpoint import atomic_write_json
+
+        label = re.sub(r"[^A-Za-z0-9_.]+", "_", name or f"{cfg.data.name}_{cfg.model.kind}")
+        run_id = f"{time.strftime('%Y%m%d_%H%M%S')}-{uuid.uuid4().hex[:6]}-{label[:40]}"
+        run_dir = self.root / run_id
+        try:
+            run_dir.mkdir(parents=True)
+        except OSError as exc:
+            raise RunError(f"Cannot create the run folder {run_dir}: {exc.strerror}.") from exc
+        atomic_write_json(run_dir / CONFIG_FILE, cfg.to_dict())
+        with closing(self._connect()) as conn:
+            self._upsert(conn, run_dir, created=time.time())
+            conn.commit()
+        return run_dir
+
+    create = new_run_dir
+
+    def refresh(self, run_id: str) -> RunInfo:
+        """Re-read one run folder's files into the index and return its row."""
+        with closing(self._connect()) as conn:
+            self._upsert(conn, self.root / run_id)
+            conn.commit()
+        return self.get(run_id)
+
+    def list(self, *, dataset: str | None = None, kind: str | None = None,
+             status: str | None = None) -> list[RunInfo]:
+        """Runs, newest first, optionally filtered; unfinished runs are re-read from disk."""
+        with closing(self._connect()) as conn:
+            for (run_id,) in conn.execute(
+                    f"SELECT id FROM runs WHERE status NOT IN ({', '.join('?' * len(TERMINAL))})",
+                    TERMINAL).fetchall():
+                if (self.root / run_id / CONFIG_FILE).is_file():
+                    self._upsert(conn, self.root / run_id)
+                else:
+                    conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            conn.commit()
+            where, args = [], []
+            for column, value in (("dataset", dataset), ("kind", kind), ("status", status)):
+                if value is not None:
+                    where.append(f"{column} = ?")
+                    args.append(value)
+            sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            rows = conn.execute(sql + " ORDER BY created DESC, id DESC", args).fetchall()
+        return [_info(row) for row in rows]
+
+    def get(self, run_id: str) -> RunInfo:
+        """The index row of ``run_id``; RunError if there is none."""
+        with closing(self._connect()) as conn:
+            row = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?",
+                               (run_id,)).fetchone()
+        if row is None:
+            raise RunError(f"There is no run {run_id!r} in {self.root}; list the runs to pick one.")
+        return _info(row)
+
+    def delete(self, run_id: str) -> None:
+        """Remove the run's folder and its index row."""
+        run_dir = self.root / run_id
+        if run_dir.resolve().parent != self.root.resolve():
+            raise RunError(f"{run_id!r} is not a run folder of {self.root}.")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with closing(self._connect()) as conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            conn.commit()
+
+    def load(self, run_id: str) -> "LoadedRun":
+        """``load_run`` of one run of this store."""
+        return load_run(self.root / run_id)
+
+
+def _info(row: Sequence[Any]) -> RunInfo:
+    values = dict(zip(_COLUMNS, row))
+    values["path"] = Path(values["path"])
+    return RunInfo(**values)
+
+
+@dataclass
+class LoadedRun:
+    """A trained run read back from its folder; the model is in eval mode."""
+
+    path: Path
+    config: RunConfig
+    metrics: dict[str, Any]
+    model: Classifier
+    class_names: list[str]
+    image_shape: tuple[int, int, int]
+
+    @torch.no_grad()
+    def predict_tensor(self, x: Tensor) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of images ``(N, C, H, W)`` in [0, 1]."""
+        self.model.eval()
+        return torch.softmax(self.model(x.to(torch.float32)), dim=1).numpy()
+
+    def prepare(self, images: Sequence[Any]) -> Tensor:
+        """Apply the model's image recipe (``prepare_image``) to PIL images -> ``(N, C, H, W)``."""
+        from hqnn_core.images import prepare_image
+
+        return torch.stack([prepare_image(img, image_shape=self.image_shape,
+                                          style=self.model.preprocess_style) for img in images])
+
+    def predict_images(self, images: Sequence[Any]) -> np.ndarray:
+        """Class probabilities ``(N, K)`` of PIL images as a person supplies them."""
+        if len(images) == 0:
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        return self.predict_tensor(self.prepare(images))
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Read a run folder: config, metrics and the trained model (never executes code)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"{path} is not a run folder; pass a folder made by training.")
+    try:
+        cfg = RunConfig.from_dict(read_json(path / CONFIG_FILE))
+    except ConfigError as exc:
+        raise RunError(f"{path / CONFIG_FILE} is not a valid configuration: {exc}") from exc
+    metrics = read_json(path / METRICS_FILE)
+    try:
+        class_names = [str(c) for c in metrics["class_names"]]
+        image_shape = tuple(int(s) for s in metrics["image_shape"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"{path / METRICS_FILE} lacks class names or image shape; "
+                       "train the run again.") from exc
+    model = build_model(cfg, n_classes=len(class_names), image_shape=image_shape)
+    load_weights(path / WEIGHTS_FILE, model)
+    model.eval()
+    return LoadedRun(path=path, config=cfg, metrics=metrics, model=model,
+                     class_names=class_names, image_shape=image_shape)  # type: ignore[arg-type]
