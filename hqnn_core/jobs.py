@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -334,10 +333,9 @@ class TrainingJob:
 
     def _new_run_dir(self, cfg: RunConfig) -> Path:
         """A fresh run folder in the run store for ``cfg``."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = self.runs_root / f"{stamp}-{cfg.model.kind}-{uuid.uuid4().hex[:6]}"
-        run_dir.mkdir(parents=True, exist_ok=False)
-        return run_dir
+        from hqnn_core.runs import RunStore
+
+        return RunStore(self.runs_root).new_run_dir(cfg)
 
     def _finish(self, status: str, message: str, *, error: bool = False) -> None:
         with self._lock:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from hqnn_core.checkpoint import CHECKPOINT_FILE
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.errors import HqnnError
 from hqnn_core.jobs import JobRegistry, TrainingJob, get_registry
+from hqnn_core.runs import RunStore
 
 WAIT = 60.0  # generous upper bound for a worker on a busy 2-core machine; never hit when healthy
 
@@ -48,6 +50,8 @@ def test_tiny_job_completes_with_history_and_evaluation(tmp_path: Path) -> None:
     assert set(snap.histories()) == {"quantum", "classical twin"}
     assert (snap.run_dir / "config.json").exists()
     assert snap.twin.run_dir != snap.run_dir and (snap.twin.run_dir / "config.json").exists()
+    listed = {run.path for run in RunStore(tmp_path).list(status="completed")}
+    assert {snap.run_dir.resolve(), snap.twin.run_dir.resolve()} <= listed
 
 
 def test_stop_stops_within_a_bounded_wait(tmp_path: Path) -> None:
@@ -61,7 +65,7 @@ def test_stop_stops_within_a_bounded_wait(tmp_path: Path) -> None:
     assert job.join(10.0), "the worker did not stop within 10 s"
     snap = job.snapshot()
     assert snap.status == "stopped" and 0 < snap.step < snap.total_steps
-    assert (snap.run_dir / "checkpoint.pt").exists() or any(snap.run_dir.iterdir())
+    assert (snap.run_dir / CHECKPOINT_FILE).exists()
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path: Path) -> None:
