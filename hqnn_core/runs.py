@@ -91,6 +91,8 @@ class RunStore:
     def _connect(self) -> sqlite3.Connection:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            if not self.index_path.exists():
+                return self._rebuild_connection()
             conn = sqlite3.connect(self.index_path, timeout=10)
             conn.execute(_SCHEMA)
             conn.execute("SELECT count(*) FROM runs").fetchone()
