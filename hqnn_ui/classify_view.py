@@ -1,0 +1,102 @@
+"""Streamlit pieces of the Classify page: the model picker, the answer, the quantum state."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from hqnn_core.errors import HqnnError
+from hqnn_core.inference import Classification
+from hqnn_core.runs import LoadedRun, RunStore, load_run
+from hqnn_core.viz import (basis_probability_figure, bloch_figure, bloch_vectors,
+                           class_probability_figure)
+from hqnn_ui import state
+from hqnn_ui.session import runs_root
+
+log = logging.getLogger(__name__)
+
+DEMO_ROOT = Path(__file__).resolve().parent.parent / "assets" / "models"
+PICKER_KEY = "classify_model"
+VIEW_PIXELS = 224
+
+
+def demo_models() -> list[Path]:
+    """Shipped demo run folders under ``assets/models/``."""
+    if not DEMO_ROOT.is_dir():
+        return []
+    return sorted(p for p in DEMO_ROOT.iterdir() if (p / "config.json").is_file())
+
+
+def model_options() -> dict[str, str]:
+    """Label -> run folder of every model that can classify: demos first, then your runs."""
+    options = {f"Demo · {p.name}": str(p) for p in demo_models()}
+    try:
+        runs = RunStore(runs_root()).list(status="completed")
+    except HqnnError as exc:
+        log.warning("Cannot list runs: %s", exc)
+        runs = []
+    for run in runs:
+        accuracy = f" · {run.test_accuracy:.0%}" if run.test_accuracy is not None else ""
+        options[f"Run · {run.id} ({run.dataset}, {run.kind}{accuracy})"] = str(run.path)
+    return options
+
+
+def model_picker() -> str | None:
+    """A selectbox of models; defaults to ``selected_run`` or the first demo model."""
+    options = model_options()
+    if not options:
+        return None
+    paths = list(options.values())
+    wanted = st.session_state.get(state.SELECTED_RUN_KEY)
+    index = paths.index(str(wanted)) if wanted is not None and str(wanted) in paths else 0
+    label = st.selectbox("Model", list(options), index=index, key=PICKER_KEY,
+                         help="Shipped demo models and the runs you trained.")
+    return options[label]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def _cached_run(path: str, stamp: float) -> LoadedRun:
+    return load_run(path)
+
+
+def load_model(path: str) -> LoadedRun:
+    """The run at ``path``, loaded once per version of its weights file."""
+    weights = Path(path) / "model.safetensors"
+    stamp = weights.stat().st_mtime if weights.exists() else 0.0
+    return _cached_run(path, stamp)
+
+
+def model_view(answer: Classification) -> None:
+    """What the model sees (the preprocessed input), enlarged with crisp pixels."""
+    image = answer.model_input.numpy()
+    image = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+    factor = max(1, VIEW_PIXELS // image.shape[0])
+    big = np.kron(image, np.ones((factor, factor) + (1,) * (image.ndim - 2)))
+    st.image(np.clip(big, 0.0, 1.0), caption=f"What the model sees ({image.shape[1]}×"
+             f"{image.shape[0]})", width=VIEW_PIXELS)
+
+
+def answer_view(answer: Classification) -> None:
+    """The predicted class and the class probabilities as bars."""
+    st.metric("Prediction", answer.label,
+              delta=f"{answer.probabilities[answer.predicted]:.0%} sure", delta_color="off")
+    st.plotly_chart(class_probability_figure(answer.probabilities, answer.class_names),
+                    key="class_probabilities")
+
+
+def quantum_state_view(answer: Classification) -> None:
+    """Per-qubit Bloch vectors and the basis-state histogram of the encoded input."""
+    st.subheader("The quantum state for this input")
+    if answer.statevector is None:
+        st.info("This is a classical model: it has no quantum state to show.")
+        return
+    st.caption("The circuit's state after encoding this input and applying the trained "
+               "layers, before measurement (qubit 0 is the rightmost bit).")
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(bloch_figure(bloch_vectors(answer.statevector)), key="bloch")
+    with right:
+        st.plotly_chart(basis_probability_figure(answer.basis_probabilities), key="basis")

@@ -1,0 +1,48 @@
+"""Classify: draw a digit or upload an image, see what the model sees, its answer and the
+quantum state inside it."""
+
+import streamlit as st
+
+from hqnn_core.errors import HqnnError
+from hqnn_core.images import read_image
+from hqnn_core.inference import classify_image
+from hqnn_ui.canvas import drawing_input
+from hqnn_ui.classify_view import (answer_view, load_model, model_picker, model_view,
+                                   quantum_state_view)
+
+st.title("Classify")
+path = model_picker()
+if path is None:
+    st.info("No trained model yet: train one on the Train page.")
+    st.stop()
+
+try:
+    run = load_model(path)
+    st.caption(f"{run.config.data.name} · {run.config.model.kind} model · "
+               f"classes {', '.join(run.class_names)}")
+    source, answer_column = st.columns(2, gap="large")
+    with source:
+        draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"])
+        with draw_tab:
+            drawing = drawing_input("classify_canvas")
+        with upload_tab:
+            upload = st.file_uploader("An image (PNG, JPEG, …)", type=None, key="classify_upload")
+    image = read_image(upload.getvalue()) if upload is not None else drawing
+    answer = classify_image(run, image) if image is not None else None
+except HqnnError as exc:
+    st.error(str(exc))
+    st.stop()
+
+with answer_column:
+    if answer is None or answer.blank:
+        st.info("Draw a digit on the black canvas (white ink), or upload an image.")
+    else:
+        if upload is None:
+            st.session_state["last_drawing"] = answer.model_input
+        view, bars = st.columns([2, 3])
+        with view:
+            model_view(answer)
+        with bars:
+            answer_view(answer)
+if answer is not None and not answer.blank:
+    quantum_state_view(answer)
