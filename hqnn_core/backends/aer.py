@@ -1,0 +1,143 @@
+"""Qiskit Aer execution of a layer's gate-angle circuit, many parameter sets per call.
+
+One circuit is broadcast over all parameter sets with ``AerSimulator.run(circuit,
+parameter_binds=[{φ_g: values}])``, a single simulator call per batch (forward and all
+parameter-shifted copies together).
+
+* ``shots=None``: exact, noiseless. ``"z"``/``"zz"`` save each observable's expectation
+  value, ``"probs"`` saves the probabilities (statevector method).
+* ``shots=N``: the circuit is measured and sampled with a fresh seed drawn from the runner's
+  seeded generator; outputs come from the counts (see ``readout.py``). A ``noise=`` fake
+  device adds its noise model, coupling map and basis gates (``AerSimulator.from_backend``)
+  and the circuit is transpiled once with that device's preset pass manager. Readout errors
+  only exist for sampled measurements, so a noisy device needs shots.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+
+from hqnn_core.backends.mitigation import ReadoutCalibration, calibrate
+from hqnn_core.backends.program import CircuitSpec, PreparedCircuit, prepare
+from hqnn_core.backends.readout import Readout, SparseCounts
+from hqnn_core.errors import BackendError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class AerExecutor:
+    """Runs ``(M, G)`` gate angles on Aer and returns ``(M, K)`` layer outputs."""
+
+    def __init__(self, spec: CircuitSpec, *, shots: int | None = None, noise: str | Any = None,
+                 seed: int | None = None, mitigate: bool = False) -> None:
+        from qiskit_aer import AerSimulator
+
+        if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int)
+                                  or shots < 1):
+            raise ConfigError(f"shots must be a positive whole number or None, got {shots!r}.")
+        if noise is not None and shots is None:
+            raise ConfigError(
+                "A noisy device is simulated by sampling measurements; pass shots=... "
+                "(e.g. 4000) together with noise."
+            )
+        if mitigate and shots is None:
+            raise ConfigError("Readout mitigation needs sampled results; pass shots=... as well.")
+        self.spec = spec
+        self.shots = shots
+        self.readout = Readout(spec.measurement, list(spec.observables), spec.n_qubits)
+        self._rng = np.random.default_rng(seed)
+        self.device: Any = None
+        if noise is not None:
+            from hqnn_core.devices import resolve_backend
+
+            self.device = resolve_backend(noise)
+            self.simulator = AerSimulator.from_backend(self.device)
+        else:
+            self.simulator = AerSimulator(method="statevector" if shots is None else "automatic")
+        self.prepared: PreparedCircuit = prepare(
+            spec, self.device, seed=int(self._rng.integers(2**31)) if seed is not None else 0
+        )
+        self._exact = self._exact_circuit()
+        self.mitigate = mitigate
+        self.calibration: ReadoutCalibration | None = None
+
+    @property
+    def name(self) -> str:
+        """Short description for logs and the UI."""
+        where = f"noise={self.device.name}" if self.device is not None else "noiseless"
+        return f"aer ({where}, shots={self.shots})"
+
+    def _exact_circuit(self) -> QuantumCircuit:
+        circuit = self.prepared.circuit.copy()
+        qubits = list(range(self.spec.n_qubits))
+        if self.spec.measurement == "probs":
+            circuit.save_probabilities(qubits, label="probs")
+        else:
+            for k, obs in enumerate(self.spec.observables):
+                circuit.save_expectation_value(obs, qubits, label=f"o{k}")
+        return circuit
+
+    def _next_seed(self) -> int:
+        return int(self._rng.integers(2**31 - 1))
+
+    def _run(self, circuit: QuantumCircuit, angles: np.ndarray, **options: Any) -> Any:
+        values = self.prepared.bind_values(angles, circuit)  # (M, P)
+        binds = [{p: values[:, i] for i, p in enumerate(circuit.parameters)}]
+        try:
+            if circuit.num_parameters:
+                return self.simulator.run(circuit, parameter_binds=binds, **options).result()
+            return self.simulator.run([circuit] * angles.shape[0], **options).result()
+        except Exception as exc:  # Aer reports failures as generic exceptions
+            raise BackendError(f"Aer could not run the circuit: {exc}") from exc
+
+    def counts(self, angles: np.ndarray) -> SparseCounts:
+        """Sampled distributions ``(M,)`` of the measured logical qubits."""
+        result = self._run(self.prepared.measured, angles, shots=self.shots,
+                           seed_simulator=self._next_seed())
+        tables = [result.get_counts(i) for i in range(angles.shape[0])]
+        return SparseCounts.from_count_dicts(tables, self.spec.n_qubits)
+
+    def sample_circuits(self, circuits: list[QuantumCircuit]) -> np.ndarray:
+        """Dense probabilities ``(len, 2**n)`` of measured logical circuits on this simulator."""
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        layout = list(self.prepared.physical)
+        if self.device is not None:
+            manager = generate_preset_pass_manager(backend=self.device, optimization_level=0,
+                                                   initial_layout=layout)
+            circuits = manager.run(circuits)
+        result = self.simulator.run(circuits, shots=self.shots or 4096,
+                                    seed_simulator=self._next_seed()).result()
+        tables = [result.get_counts(i) for i in range(len(circuits))]
+        return SparseCounts.from_count_dicts(tables, self.spec.n_qubits).dense()
+
+    def calibrate(self) -> ReadoutCalibration:
+        """Measure (once) and return this device's per-qubit readout calibration."""
+        if self.calibration is None:
+            self.calibration = calibrate(self.sample_circuits, self.spec.n_qubits)
+        return self.calibration
+
+    def __call__(self, angles: np.ndarray) -> np.ndarray:
+        """Outputs ``(M, K)`` for gate angles ``(M, G)``."""
+        if self.shots is None:
+            return self._exact_outputs(angles)
+        counts = self.counts(angles)
+        if self.mitigate:
+            probs = self.calibrate().apply(counts.dense(), clip=self.spec.measurement == "probs")
+            return self.readout.from_probs(probs)
+        return self.readout.from_counts(counts)
+
+    def _exact_outputs(self, angles: np.ndarray) -> np.ndarray:
+        result = self._run(self._exact, angles)
+        m = angles.shape[0]
+        if self.spec.measurement == "probs":
+            return np.stack([np.asarray(result.data(i)["probs"]) for i in range(m)])
+        k_out = len(self.spec.observables)
+        return np.asarray(
+            [[float(np.real(result.data(i)[f"o{k}"])) for k in range(k_out)] for i in range(m)]
+        )
+
