@@ -177,7 +177,9 @@ def _n_quantum_outputs(circuit: CircuitConfig) -> int:
     if circuit.measurement == "probs":
         return 2**n
     if circuit.measurement == "zz":
-        return n + n * (n - 1) // 2
+        from hqnn_core.circuits.measurement import measured_pairs
+
+        return n + len(measured_pairs(circuit))
     return n
 
 
