@@ -51,3 +51,20 @@ def circuit_stats(circuit: QuantumCircuit) -> dict[str, Any]:
         "gate_counts": dict(sorted(gate_counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         "two_qubit_gates": two_qubit,
     }
+
+
+def to_png(circuit: QuantumCircuit, *, fold: int = -1, dpi: int = 110,
+           idle_wires: bool = True) -> bytes:
+    """The circuit drawn by Qiskit's matplotlib drawer, as PNG bytes (no window, no pyplot state)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    figure = circuit.draw("mpl", fold=fold, idle_wires=idle_wires)
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()

@@ -1,0 +1,117 @@
+"""Circuit: design the quantum circuit, see it drawn by Qiskit, count what is in it, see it
+transpiled for a fake IBM device, and export it as OpenQASM 3 or QPY."""
+
+import dataclasses
+
+import streamlit as st
+
+from hqnn_core.circuits.build import build_circuit
+from hqnn_core.circuits.export import circuit_stats, to_png, to_qasm3, to_qpy_bytes
+from hqnn_core.config import (ANSATZE, ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, MEASUREMENTS,
+                              ROTATIONS, CircuitConfig)
+from hqnn_core.errors import HqnnError
+from hqnn_ui import forms, state
+
+SECTION = "circuit"
+DEVICE_KEY = "circuit_device"
+
+
+@st.cache_data(max_entries=64, show_spinner="Drawing the circuit…")
+def circuit_files(circuit_cfg: dict) -> dict:
+    """Drawing, stats and exports of the circuit a config describes (cached per config)."""
+    qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
+    return {"png": to_png(qc), "stats": circuit_stats(qc), "qasm3": to_qasm3(qc),
+            "qpy": to_qpy_bytes(qc)}
+
+
+@st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
+def transpiled(circuit_cfg: dict, device: str, level: int) -> dict:
+    """The circuit transpiled for a fake device: drawing and figures (cached)."""
+    from hqnn_core.devices import transpile_for_device
+
+    qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
+    result = transpile_for_device(qc, device, seed=0, optimization_level=level)
+    return {"png": to_png(result.circuit, idle_wires=False), "depth": result.depth,
+            "two_qubit": result.two_qubit_count, "ops": result.op_counts,
+            "layout": result.layout}
+
+
+def show_stats(stats: dict) -> None:
+    """Depth, parameter, gate and two-qubit gate counts, and gates by name."""
+    c = st.columns(5)
+    c[0].metric("Qubits", stats["qubits"])
+    c[1].metric("Depth", stats["depth"])
+    c[2].metric("Parameters", stats["parameters"])
+    c[3].metric("Gates", stats["gates"])
+    c[4].metric("Two-qubit gates", stats["two_qubit_gates"])
+    st.caption("Gates by name: " + ", ".join(f"{name} × {n}"
+                                            for name, n in stats["gate_counts"].items()))
+
+
+def show_device(circuit_cfg: dict, n_qubits: int) -> None:
+    """The transpiled circuit and its two-qubit gate count on a chosen fake IBM device."""
+    from hqnn_core.devices import fake_device_qubits, list_fake_devices
+
+    devices = [d for d in list_fake_devices() if fake_device_qubits(d) >= n_qubits]
+    if not devices:
+        st.info(f"No fake IBM device has {n_qubits} qubits.")
+        return
+    if st.session_state.get(DEVICE_KEY) not in devices:
+        st.session_state[DEVICE_KEY] = devices[0]
+    left, right = st.columns([2, 1])
+    device = left.selectbox("Fake IBM device", devices, key=DEVICE_KEY,
+                            format_func=lambda d: f"{d} ({fake_device_qubits(d)} qubits)")
+    level = right.select_slider("Optimization level", [0, 1, 2, 3], value=1,
+                                key="circuit_opt_level")
+    try:
+        result = transpiled(circuit_cfg, device, level)
+    except HqnnError as exc:
+        st.warning(str(exc))
+        return
+    c = st.columns(3)
+    c[0].metric("Transpiled depth", result["depth"])
+    c[1].metric("Two-qubit gates on device", result["two_qubit"])
+    c[2].metric("Physical qubits", ", ".join(str(q) for q in result["layout"]))
+    st.image(result["png"], caption=f"Transpiled for {device} (idle qubits hidden)")
+
+
+cfg = state.current_config()
+forms.seed_widgets(SECTION, cfg.circuit.to_dict())
+st.title("Circuit")
+st.caption("Encoding loads the image features into qubits; the ansatz is what training tunes; "
+           "the measurement is what the classical head reads.")
+
+controls = st.columns(4)
+controls[0].slider("Qubits", 1, MAX_QUBITS, key=forms.widget_key(SECTION, "n_qubits"))
+controls[0].number_input("Layers", 1, 50, key=forms.widget_key(SECTION, "layers"))
+controls[1].selectbox("Encoding", ENCODINGS, key=forms.widget_key(SECTION, "encoding"))
+controls[1].selectbox("Rotation axis (angle encoding)", ROTATIONS,
+                      key=forms.widget_key(SECTION, "rotation"))
+controls[2].selectbox("Ansatz", ANSATZE, key=forms.widget_key(SECTION, "ansatz"))
+controls[2].selectbox("Entanglement", ENTANGLEMENTS, key=forms.widget_key(SECTION, "entanglement"))
+controls[3].selectbox("Measurement", MEASUREMENTS, key=forms.widget_key(SECTION, "measurement"),
+                      help="z: ⟨Z⟩ per qubit; zz: also ⟨ZZ⟩ per entangled pair; probs: all 2ⁿ "
+                           "basis-state probabilities.")
+controls[3].toggle("Re-upload the data before each layer", key=forms.widget_key(SECTION, "reupload"))
+
+try:
+    circuit = CircuitConfig.from_dict({name: forms.value(SECTION, name)
+                                       for name in cfg.circuit.to_dict()})
+except HqnnError as exc:
+    st.error(str(exc))
+else:
+    state.set_config(dataclasses.replace(cfg, circuit=circuit))
+    forms.remember_widgets(SECTION, circuit.to_dict())
+    files = circuit_files(circuit.to_dict())
+    show_stats(files["stats"])
+    st.image(files["png"], caption="The circuit (Qiskit's matplotlib drawer; inputs x or α, "
+                                   "trainable weights θ)")
+    downloads = st.columns(2)
+    downloads[0].download_button("Download OpenQASM 3", files["qasm3"], "circuit.qasm",
+                                 mime="text/plain", icon=":material/download:",
+                                 on_click="ignore")
+    downloads[1].download_button("Download QPY", files["qpy"], "circuit.qpy",
+                                 mime="application/octet-stream", icon=":material/download:",
+                                 on_click="ignore")
+    st.subheader("On a fake IBM device")
+    show_device(circuit.to_dict(), circuit.n_qubits)

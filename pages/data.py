@@ -1,0 +1,138 @@
+"""Data: choose the dataset, classes and sizes; see samples, class balance, and what the
+chosen encoding will see of an image."""
+
+import dataclasses
+
+import streamlit as st
+
+from hqnn_core.config import DATASETS, CircuitConfig, DataConfig
+from hqnn_core.data import DatasetSplit, class_counts, dataset_info, load_dataset
+from hqnn_core.errors import HqnnError
+from hqnn_core.preprocess import encoding_view
+from hqnn_core.viz import class_balance_figure, encoding_view_figure, sample_gallery_figure
+from hqnn_ui import forms, state
+from hqnn_ui.sidebar import dataset_title
+
+SECTION = "data"
+CLASSES_KEY = forms.widget_key(SECTION, "classes")
+ROOT_KEY = forms.widget_key(SECTION, "root")
+
+
+def widget_values(data: DataConfig, n_classes: int) -> dict:
+    """What the widgets show for ``data`` (0 means "all" for the sizes)."""
+    classes = list(data.classes) if data.classes is not None else list(range(n_classes))
+    return {"name": data.name, "root": data.root or "", "classes": classes,
+            "train_size": data.train_size or 0, "test_size": data.test_size or 0,
+            "val_fraction": float(data.val_fraction), "grayscale": data.grayscale}
+
+
+def select_all_classes() -> None:
+    """A newly chosen dataset starts with all of its classes."""
+    name = forms.value(SECTION, "name")
+    st.session_state[CLASSES_KEY] = list(range(dataset_info(name)["n_classes"]))
+
+
+def folder_source() -> str | None:
+    """The user's own images: an uploaded zip (kept in this session's folder) or a path."""
+    upload = st.file_uploader("A zip with one sub-folder of images per class", type="zip",
+                              key="data_upload")
+    if upload is not None and st.session_state.get("_data_upload_id") != upload.file_id:
+        st.session_state["_data_upload_id"] = upload.file_id
+        st.session_state[ROOT_KEY] = str(forms.save_upload(upload.name, upload.getvalue()))
+        st.session_state[CLASSES_KEY] = []
+    return st.text_input("…or a folder on this machine", placeholder="/path/to/images",
+                         key=ROOT_KEY) or None
+
+
+def show_dataset(data: DataConfig, info: dict, circuit: CircuitConfig) -> None:
+    """Counts, a gallery per class, the class balance and the encoding's view."""
+    if not info["available"]:
+        if info["name"] == "folder":
+            st.info(info.get("problem") or "Upload a zip or name a folder with one "
+                    "sub-folder of images per class.")
+            return
+        st.info(f"{info['title']} is not on this machine yet; it is downloaded once into "
+                f"{info['root']} when you load it, which needs a network connection.")
+        if not st.button(f"Download and load {info['title']}", type="primary"):
+            return
+    try:
+        with st.spinner(f"Loading {info['title']}…"):
+            split = load_dataset(data)
+    except HqnnError as exc:
+        st.error(str(exc))
+        return
+    c = st.columns(4)
+    c[0].metric("Training", len(split.y_train))
+    c[1].metric("Validation", len(split.y_val))
+    c[2].metric("Test", len(split.y_test))
+    c[3].metric("Image (C × H × W)", " × ".join(str(d) for d in split.image_shape))
+    st.subheader("Samples per class")
+    st.plotly_chart(sample_gallery_figure(split.x_train, split.y_train, split.class_names),
+                    key="gallery")
+    st.subheader("Class balance")
+    counts = {part: list(n.values()) for part, n in class_counts(split).items()}
+    st.plotly_chart(class_balance_figure(split.class_names, counts), key="balance")
+    show_encoding_view(split, circuit)
+
+
+def show_encoding_view(split: DatasetSplit, circuit: CircuitConfig) -> None:
+    """The first training image of each class as the encoding will see it."""
+    st.subheader("What the encoding sees")
+    st.caption(f"{circuit.encoding} encoding on {circuit.n_qubits} qubits takes "
+               f"{circuit.n_features} numbers per image: this is how much of the picture they "
+               "can carry. Change the encoding on the Circuit page.")
+    firsts = [int((split.y_train == k).nonzero()[0, 0])
+              for k in range(split.n_classes) if bool((split.y_train == k).any())][:6]
+    try:
+        views = encoding_view(split.x_train[firsts], circuit)
+    except HqnnError as exc:
+        st.warning(str(exc))
+        return
+    titles = [split.class_names[int(split.y_train[i])] for i in firsts]
+    st.plotly_chart(encoding_view_figure(views, titles), key="encoding_view")
+
+
+cfg = state.current_config()
+forms.seed_widgets(SECTION, widget_values(cfg.data, dataset_info(cfg.data.name)["n_classes"]))
+st.title("Data")
+st.caption("Which images the network learns from; everything on the right follows your choices.")
+left, right = st.columns([1, 2], gap="large")
+
+with left:
+    name = st.selectbox("Dataset", DATASETS, format_func=dataset_title,
+                        on_change=select_all_classes, key=forms.widget_key(SECTION, "name"))
+    root = folder_source() if name == "folder" else (
+        cfg.data.root if name == cfg.data.name else None)
+    info = dataset_info(name, root)
+    st.caption(info["description"])
+    n_classes = info["n_classes"]
+    chosen = [k for k in st.session_state.get(CLASSES_KEY, []) if k < n_classes]
+    st.session_state[CLASSES_KEY] = chosen or list(range(n_classes))
+    st.multiselect("Classes", list(range(n_classes)),
+                   format_func=lambda k: str(info["class_names"][k]), key=CLASSES_KEY)
+    sizes = st.columns(2)
+    sizes[0].number_input("Training images (0 = all)", min_value=0, step=50,
+                          key=forms.widget_key(SECTION, "train_size"))
+    sizes[1].number_input("Test images (0 = all)", min_value=0, step=50,
+                          key=forms.widget_key(SECTION, "test_size"))
+    st.slider("Validation share of the training images", 0.0, 0.5, step=0.05,
+              key=forms.widget_key(SECTION, "val_fraction"))
+    if info["image_shape"][0] == 3 or name == "folder":
+        st.toggle("Grayscale", key=forms.widget_key(SECTION, "grayscale"))
+
+with right:
+    classes = sorted(forms.value(SECTION, "classes"))
+    try:
+        data = dataclasses.replace(
+            cfg.data, name=name, root=root,
+            classes=None if len(classes) == n_classes else tuple(classes),
+            train_size=forms.value(SECTION, "train_size") or None,
+            test_size=forms.value(SECTION, "test_size") or None,
+            val_fraction=forms.value(SECTION, "val_fraction"),
+            grayscale=forms.value(SECTION, "grayscale"))
+    except HqnnError as exc:
+        st.warning(str(exc))
+    else:
+        state.set_config(dataclasses.replace(cfg, data=data))
+        forms.remember_widgets(SECTION, widget_values(data, n_classes))
+        show_dataset(data, info, cfg.circuit)
