@@ -1,0 +1,50 @@
+"""Build the one parameterized ``QuantumCircuit`` that everything else runs or draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qiskit.circuit import ParameterVector, QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+
+from hqnn_core.circuits import ansatz, encodings, measurement
+from hqnn_core.config import CircuitConfig
+
+
+@dataclass(frozen=True)
+class BuiltCircuit:
+    """The circuit with its input and weight parameters and its readout observables."""
+
+    config: CircuitConfig
+    circuit: QuantumCircuit
+    inputs: ParameterVector
+    weights: ParameterVector
+    observables: list[SparsePauliOp]
+    n_outputs: int
+
+
+def build_circuit(cfg: CircuitConfig) -> BuiltCircuit:
+    """Encoding, then ``cfg.layers`` ansatz layers (re-encoding before each if
+    ``cfg.reupload``), then an optional final rotation layer. No measurements: the
+    readout is given by ``observables`` (or all probabilities for ``probs``)."""
+    inputs_name = "α" if cfg.encoding == "amplitude" else "x"
+    inputs = ParameterVector(inputs_name, encodings.n_input_parameters(cfg))
+    weights = ParameterVector("θ", ansatz.n_weight_parameters(cfg))
+    qc = QuantumCircuit(cfg.n_qubits, name=f"hqnn_{cfg.encoding}_{cfg.ansatz}")
+    offset = 0
+    for layer in range(cfg.layers):
+        if layer == 0 or cfg.reupload:
+            encodings.append_encoding(qc, cfg, inputs)
+            qc.barrier()
+        offset = ansatz.append_rotation_layer(qc, cfg, weights, offset)
+        ansatz.append_entangler(qc, cfg, layer)
+    if ansatz.has_final_rotations(cfg):
+        offset = ansatz.append_rotation_layer(qc, cfg, weights, offset)
+    return BuiltCircuit(
+        config=cfg,
+        circuit=qc,
+        inputs=inputs,
+        weights=weights,
+        observables=measurement.observables(cfg),
+        n_outputs=measurement.n_outputs(cfg),
+    )

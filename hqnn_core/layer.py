@@ -1,0 +1,205 @@
+"""``QuantumLayer``: one Qiskit circuit as a ``torch.nn.Module``, on any backend.
+
+The exact backend compiles the circuit into the torch statevector engine
+(``hqnn_core.simulator``); other backends (Aer, IBM) run the same circuit through
+``hqnn_core.backends`` with parameter-shift gradients. Qubit order is Qiskit's
+little-endian order everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from qiskit.circuit import ParameterVector, QuantumCircuit
+from qiskit.circuit.library import RXGate, RXXGate, RYGate, RYYGate, RZGate, RZXGate, RZZGate
+from qiskit.circuit.library import PhaseGate
+
+from hqnn_core.circuits.build import build_circuit
+from hqnn_core.circuits.encodings import amplitude_tree_angles
+from hqnn_core.circuits.measurement import measured_pairs
+from hqnn_core.config import CircuitConfig
+from hqnn_core.errors import ConfigError, ResourceError, ShapeError
+from hqnn_core.simulator import gates
+from hqnn_core.simulator.compile import compile_circuit, flatten
+from hqnn_core.simulator.engine import StatevectorProgram
+from hqnn_core.simulator.expressions import AngleBlock, parse_angles
+from hqnn_core.simulator.readout import readout_prefix, z_sign_matrix
+
+BACKENDS = ("exact", "aer", "ibm")
+DEFAULT_MAX_STATE_BYTES = 8 * 2**30
+_SHIFT_GATES = {"rx": RXGate, "ry": RYGate, "rz": RZGate, "p": PhaseGate, "rzz": RZZGate,
+                "rxx": RXXGate, "ryy": RYYGate, "rzx": RZXGate}
+
+
+class QuantumLayer(torch.nn.Module):
+    """A parameterized quantum circuit as a differentiable layer.
+
+    ``layer(x)`` maps ``(..., n_features)`` to ``(..., n_outputs)``: expectations of
+    ``layer.observables`` (measurement ``z``/``zz``) or basis-state probabilities
+    (``probs``).
+    """
+
+    def __init__(self, config: CircuitConfig, *, backend: str = "exact",
+                 shots: int | None = None, noise: str | None = None,
+                 ibm_backend: str | None = None, dtype: torch.dtype = torch.float32,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        if not isinstance(config, CircuitConfig):
+            raise ConfigError("QuantumLayer takes a CircuitConfig, e.g. "
+                              "QuantumLayer(CircuitConfig(n_qubits=4)).")
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend={backend!r} is not supported; choose one of: "
+                              f"{', '.join(BACKENDS)}.")
+        if dtype not in (torch.float32, torch.float64):
+            raise ConfigError("dtype must be torch.float32 or torch.float64.")
+        if backend == "exact" and (shots is not None or noise is not None):
+            raise ConfigError("shots and noise need backend='aer' (or 'ibm'); the exact "
+                              "backend computes expectations exactly.")
+        self.config = config
+        self.backend = backend
+        built = build_circuit(config)
+        self._built = built
+        self.circuit: QuantumCircuit = built.circuit
+        self.observables = built.observables
+        self.n_qubits = config.n_qubits
+        self.n_features = config.n_features
+        self.n_outputs = built.n_outputs
+        compiled = compile_circuit(self.circuit, list(built.inputs), list(built.weights))
+        self.program = StatevectorProgram(compiled)
+        self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
+        if config.measurement == "probs":
+            self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
+        else:
+            terms = [[q] for q in range(self.n_qubits)]
+            if config.measurement == "zz":
+                terms += [list(pair) for pair in measured_pairs(config)]
+            signs = z_sign_matrix(self.n_qubits, terms)[np.argsort(readout_index)]
+            self.register_buffer("readout_matrix", torch.tensor(signs), persistent=False)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        init = (torch.rand(len(built.weights), generator=generator, dtype=torch.float64) * 2 - 1)
+        self.weights = torch.nn.Parameter((init * math.pi).to(dtype))
+        self._gate_angle_circuit: QuantumCircuit | None = None
+        self._gate_angle_block: AngleBlock | None = None
+        self._runner: Any = None
+        if backend != "exact":
+            from hqnn_core.backends import make_runner
+
+            self._runner = make_runner(self, backend=backend, shots=shots, noise=noise,
+                                       ibm_backend=ibm_backend, seed=seed)
+
+    @property
+    def n_weights(self) -> int:
+        """Number of trainable circuit angles."""
+        return self.weights.numel()
+
+    def extra_repr(self) -> str:
+        c = self.config
+        return (f"n_qubits={c.n_qubits}, encoding={c.encoding}, ansatz={c.ansatz}, "
+                f"layers={c.layers}, measurement={c.measurement}, backend={self.backend}")
+
+    def input_values(self, x: torch.Tensor) -> torch.Tensor:
+        """Circuit input parameter values (B, n_inputs) for features (B, n_features)."""
+        encoding = self.config.encoding
+        if encoding == "amplitude":
+            return amplitude_tree_angles(x)
+        if encoding == "basis":
+            return (x > 0.5).to(x.dtype)
+        return x
+
+    def _check(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
+        if not isinstance(x, torch.Tensor):
+            raise ShapeError(f"QuantumLayer expects a torch.Tensor, got {type(x).__name__}.")
+        if x.dim() == 0 or x.shape[-1] != self.n_features:
+            raise ShapeError(
+                f"QuantumLayer expects inputs of shape (..., {self.n_features}) for "
+                f"{self.config.encoding} encoding on {self.n_qubits} qubits, got {tuple(x.shape)}."
+            )
+        if x.is_complex():
+            raise ShapeError("QuantumLayer expects real-valued inputs.")
+        lead = tuple(x.shape[:-1])
+        flat = x.reshape(-1, self.n_features).to(self.weights.dtype)
+        self._check_memory(flat.shape[0])
+        return flat, lead
+
+    def _check_memory(self, batch: int) -> None:
+        limit = int(os.environ.get("HQNN_MAX_STATE_BYTES", DEFAULT_MAX_STATE_BYTES))
+        itemsize = 16 if self.weights.dtype == torch.float64 else 8
+        needed = batch * 2**self.n_qubits * itemsize * (2 * len(self.program.steps) + 4)
+        if needed > limit:
+            raise ResourceError(
+                f"A batch of {batch} on {self.n_qubits} qubits needs about "
+                f"{needed / 2**30:.1f} GiB for statevectors (limit {limit / 2**30:.1f} GiB); "
+                "use a smaller batch or fewer qubits."
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs (..., n_outputs) for features (..., n_features)."""
+        flat, lead = self._check(x)
+        if self._runner is not None:
+            out = self._runner(self.gate_angles(flat))
+        else:
+            state = self.program(self.input_values(flat), self.weights, self._n_forward)
+            probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
+            if self.config.measurement == "probs":
+                out = probs[:, self.readout_index]
+            else:
+                out = probs @ self.readout_matrix.to(probs.dtype)
+        return out.reshape(*lead, self.n_outputs)
+
+    def statevector(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact final states (..., 2**n) for features (..., n_features)."""
+        flat, lead = self._check(x)
+        state = self.program(self.input_values(flat), self.weights)
+        return state.reshape(*lead, 2**self.n_qubits)
+
+    def bound_circuit(self, x: torch.Tensor) -> QuantumCircuit:
+        """The circuit with every input and weight bound for one sample (no measurements)."""
+        flat, _ = self._check(torch.as_tensor(x))
+        if flat.shape[0] != 1:
+            raise ShapeError(f"bound_circuit takes one sample of {self.n_features} features, "
+                             f"got {flat.shape[0]}.")
+        values = self.input_values(flat)[0].detach().double().cpu().numpy()
+        weights = self.weights.detach().double().cpu().numpy()
+        binding = dict(zip(self._built.inputs, values.tolist()))
+        binding.update(zip(self._built.weights, weights.tolist()))
+        return self.circuit.assign_parameters(binding)
+
+    @property
+    def gate_angle_circuit(self) -> QuantumCircuit:
+        """The circuit with one parameter φ[g] per parameterized gate (shift-rule gates only)."""
+        if self._gate_angle_circuit is None:
+            self._build_gate_angles()
+        return self._gate_angle_circuit  # type: ignore[return-value]
+
+    def gate_angles(self, x: torch.Tensor) -> torch.Tensor:
+        """Angles (B, G) of ``gate_angle_circuit`` for features (B, n_features)."""
+        if self._gate_angle_block is None:
+            self._build_gate_angles()
+        block = self._gate_angle_block
+        assert block is not None
+        block = block.to(self.weights.device)
+        values = self.input_values(x.to(self.weights.dtype))
+        angles = block(values, self.weights)
+        return angles.expand(values.shape[0], -1) if angles.dim() == 1 else angles
+
+    def _build_gate_angles(self) -> None:
+        ops = flatten(self.circuit, keep_amplitude=False, allowed=gates.SHIFT_RULE_GATES)
+        expressions = [p for op in ops if op.matrix is None for p in op.params]
+        phi = ParameterVector("φ", len(expressions))
+        qc = QuantumCircuit(self.n_qubits, name=self.circuit.name)
+        g = 0
+        for op in ops:
+            if op.matrix is not None:
+                qc.append(op.operation, op.qubits)
+                continue
+            qc.append(_SHIFT_GATES[op.name](phi[g]), op.qubits)
+            g += 1
+        parsed = parse_angles(expressions, list(self._built.inputs), list(self._built.weights))
+        block = AngleBlock(parsed, range(len(expressions)))
+        block.batched = True
+        self._gate_angle_circuit = qc
+        self._gate_angle_block = block

@@ -1,0 +1,1 @@
+"""The exact, differentiable torch statevector engine compiled from Qiskit circuits."""
