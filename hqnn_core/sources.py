@@ -9,6 +9,7 @@ restricted unpickler that only rebuilds numpy arrays.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import logging
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
 from hqnn_core.errors import DataError
 
@@ -99,31 +101,46 @@ def _download_error(name: str, root: Path, exc: BaseException) -> DataError:
     )
 
 
-def _load_mnist_like(name: str, root: Path) -> RawData:
-    from torchvision.datasets import MNIST, FashionMNIST
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
-    cls = MNIST if name == "mnist" else FashionMNIST
+
+def read_idx(path: Path) -> np.ndarray:
+    """An idx file of unsigned bytes (the MNIST format) as a numpy array."""
+    raw = path.read_bytes()
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise ValueError(f"{path.name} is not an idx file of unsigned bytes")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise ValueError(f"{path.name} is truncated")
+    return body.reshape(dims)
+
+
+def _load_mnist_like(name: str, root: Path) -> RawData:
+    """MNIST or Fashion-MNIST from torchvision's layout; torchvision only downloads."""
     classes = MNIST_CLASSES if name == "mnist" else FASHION_CLASSES
-    try:
-        train, test = cls(str(root), train=True), cls(str(root), train=False)
-    except RuntimeError:
+    raw_dir = root / ("MNIST" if name == "mnist" else "FashionMNIST") / "raw"
+    if not all((raw_dir / f).is_file() for f in MNIST_FILES):
+        from torchvision.datasets import MNIST, FashionMNIST
+
         log.info("%s not found under %s; downloading it", name, root)
         try:
-            train = cls(str(root), train=True, download=True)
-            test = cls(str(root), train=False, download=True)
+            (MNIST if name == "mnist" else FashionMNIST)(str(root), download=True)
         except (RuntimeError, OSError) as exc:
             raise _download_error(name, root, exc) from exc
+    try:
+        x_tr, y_tr, x_te, y_te = (read_idx(raw_dir / f) for f in MNIST_FILES)
+        if x_tr.ndim != 3 or len(x_tr) != len(y_tr) or len(x_te) != len(y_te):
+            raise ValueError("images and labels do not match")
     except (OSError, ValueError) as exc:
         raise DataError(
-            f"The {name} files under {root} are unreadable ({exc}); delete them so they are "
+            f"The {name} files in {raw_dir} are unreadable ({exc}); delete them so they are "
             "downloaded again, or point data.root at a good copy."
         ) from exc
-
-    def images(ds: Any) -> np.ndarray:
-        return ds.data.numpy()[:, None, :, :]  # (N, 1, 28, 28)
-
-    return RawData(images(train), train.targets.numpy().astype(np.int64),
-                   images(test), test.targets.numpy().astype(np.int64), classes, 255.0)
+    return RawData(x_tr[:, None], y_tr.astype(np.int64), x_te[:, None], y_te.astype(np.int64),
+                   classes, 255.0)
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -135,6 +152,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # bytes inside protocol-2 pickles
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -248,20 +266,18 @@ def load_folder_raw(root: str, size: int, grayscale: bool, stamp: float) -> RawD
     Each class is split 80/20 into train/test with a fixed seed; a class needs at least
     two images.
     """
-    from hqnn_core.images import read_image
+    from hqnn_core.images import prepare_image, read_image
 
     labelled, names = folder_classes(Path(root))
-    mode = "L" if grayscale else "RGB"
+    shape = (1 if grayscale else 3, size, size)
     images, labels = [], []
     for name, read in labelled:
         try:
             img = read_image(read())
         except DataError as exc:
             raise DataError(f"In class '{name}' of {Path(root).name}: {exc}") from exc
-        if img.mode in ("RGBA", "LA", "P", "PA"):
-            img = _flatten_on_white(img)
-        arr = np.asarray(img.convert(mode).resize((size, size)), dtype=np.uint8)
-        images.append(arr[None] if grayscale else arr.transpose(2, 0, 1))
+        pixels = prepare_image(img, image_shape=shape, style="plain")  # (C, size, size)
+        images.append((pixels * 255.0).round().to(torch.uint8).numpy())
         labels.append(names.index(name))
     x = np.stack(images)  # (N, C, size, size)
     y = np.asarray(labels, dtype=np.int64)
@@ -272,14 +288,6 @@ def load_folder_raw(root: str, size: int, grayscale: bool, stamp: float) -> RawD
                         "more so each class has a training and a test image.")
     test = _fixed_stratified_split(y, 0.2)
     return RawData(x[~test], y[~test], x[test], y[test], names, 255.0)
-
-
-def _flatten_on_white(img: Any) -> Any:
-    from PIL import Image
-
-    rgba = img.convert("RGBA")
-    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(background, rgba).convert("RGB")
 
 
 def folder_stamp(root: str | Path) -> float:
