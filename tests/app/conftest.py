@@ -1,0 +1,59 @@
+"""AppTest fixtures: the studio with its own empty run store and data folder per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+TIMEOUT = 120  # a loaded 2-core machine draws circuits slowly; tests never time anything
+
+
+@pytest.fixture(autouse=True)
+def navigation_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every AppTest rerun through app.py's ``st.navigation``.
+
+    AppTest re-detects the ``pages/`` folder before each run and then, from the second
+    run on, executes the page file alone (the multipage "v1" path), skipping app.py and
+    its sidebar. Under ``streamlit run`` the first ``st.navigation`` call turns that off
+    for the process; this fixture does the same for every run.
+    """
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture()
+def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty run store for this test (HQNN_RUNS_DIR), and an empty data folder."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setenv("HQNN_RUNS_DIR", str(runs))
+    monkeypatch.setenv("HQNN_DATA_DIR", str(tmp_path / "data"))
+    return runs
+
+
+@pytest.fixture()
+def studio(runs_dir: Path) -> AppTest:
+    """The studio app (not yet run) on an empty run store."""
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+@pytest.fixture()
+def open_page(studio: AppTest) -> Callable[[str], AppTest]:
+    """Run the studio, switch to ``pages/<name>`` and run that page."""
+
+    def _open(name: str) -> AppTest:
+        studio.run()
+        return studio.switch_page(f"pages/{name}").run()
+
+    return _open
