@@ -243,3 +243,34 @@ def test_augment_handles_colour_small_and_empty_batches() -> None:
     assert augment_batch(torch.zeros(0, 1, 8, 8), gen).shape == (0, 1, 8, 8)
     with pytest.raises(ShapeError):
         augment_batch(torch.zeros(8, 8), gen)
+
+
+# --- the shipped sample images --------------------------------------------------------
+
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "assets" / "samples").glob("digit-*.png"))
+
+
+def test_samples_are_small_readable_digits() -> None:
+    assert len(SAMPLES) >= 6
+    for path in SAMPLES:
+        assert path.stat().st_size < 20_000, path.name
+        out = prepare_image(read_image(path.read_bytes()))
+        assert float(out.max()) == 1.0, path.name
+        cy, cx = _mass_centre(out)
+        assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6, (path.name, cy, cx)
+
+
+@needs_mnist
+def test_a_nearest_neighbour_fitted_on_mnist_reads_the_samples() -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    root = Path(os.environ.get("HQNN_MNIST_ROOT")
+                or Path(__file__).resolve().parents[2] / "shared/data/mnist-10k")
+    x = read_idx(root / "MNIST/raw/train-images-idx3-ubyte").reshape(-1, 784) / 255.0
+    y = read_idx(root / "MNIST/raw/train-labels-idx1-ubyte")
+    knn = KNeighborsClassifier(n_neighbors=3).fit(x, y)
+    batch = np.stack([prepare_image(read_image(p.read_bytes())).reshape(-1).numpy()
+                      for p in SAMPLES])
+    truth = np.array([int(p.name.split("-")[1]) for p in SAMPLES])
+    correct = int((knn.predict(batch) == truth).sum())
+    assert correct >= len(SAMPLES) - 1, (correct, knn.predict(batch), truth)
