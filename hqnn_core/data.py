@@ -74,13 +74,19 @@ class DatasetSplit:
 
 def load_dataset(cfg: DataConfig) -> DatasetSplit:
     """Load, subset, split and shape the dataset ``cfg`` describes (cached per config)."""
-    stamp = folder_stamp(cfg.root) if cfg.name == "folder" and cfg.root else 0.0
-    return _load_cached(cfg, stamp)
+    if cfg.name == "folder":
+        source = (cfg.root or "", folder_stamp(cfg.root) if cfg.root else 0.0)
+    elif cfg.name == "digits":
+        source = ("", 0.0)
+    else:
+        source = (str(resolve_root(cfg.root)), 0.0)
+    return _load_cached(cfg, source)
 
 
 @functools.lru_cache(maxsize=6)
-def _load_cached(cfg: DataConfig, stamp: float) -> DatasetSplit:
-    raw = _raw(cfg, stamp)
+def _load_cached(cfg: DataConfig, source: tuple[str, float]) -> DatasetSplit:
+    """``source`` (resolved root, folder timestamp) makes changed files or roots reload."""
+    raw = _raw(cfg, source)
     classes = _check_classes(cfg, raw.class_names)
     x_pool, y_pool = _select_classes(raw.x_train, raw.y_train, classes)
     x_test, y_test = _select_classes(raw.x_test, raw.y_test, classes)
@@ -124,7 +130,7 @@ def _load_cached(cfg: DataConfig, stamp: float) -> DatasetSplit:
     return split
 
 
-def _raw(cfg: DataConfig, stamp: float) -> RawData:
+def _raw(cfg: DataConfig, source: tuple[str, float]) -> RawData:
     if cfg.name == "digits":
         return load_digits_raw()
     if cfg.name == "folder":
@@ -133,8 +139,8 @@ def _raw(cfg: DataConfig, stamp: float) -> RawData:
                             "sub-folder of images per class.")
         root = str(Path(cfg.root).expanduser().resolve())
         size = cfg.image_size or DEFAULT_FOLDER_SIZE
-        return load_folder_raw(root, size, cfg.grayscale, stamp)
-    return load_torchvision_raw(cfg.name, str(resolve_root(cfg.root)))
+        return load_folder_raw(root, size, cfg.grayscale, source[1])
+    return load_torchvision_raw(cfg.name, source[0])
 
 
 def _check_classes(cfg: DataConfig, names: tuple[str, ...]) -> tuple[int, ...]:
@@ -210,7 +216,8 @@ def class_counts(split: DatasetSplit) -> dict[str, dict[str, int]]:
 _INFO: dict[str, dict[str, Any]] = {
     "digits": {"title": "Digits (scikit-learn, 8x8)", "image_shape": (1, 8, 8),
                "class_names": MNIST_CLASSES, "needs_download": False,
-               "description": "1,797 handwritten digits bundled with scikit-learn; always offline."},
+               "description": "1,797 handwritten digits bundled with scikit-learn; always "
+                              "offline."},
     "mnist": {"title": "MNIST", "image_shape": (1, 28, 28), "class_names": MNIST_CLASSES,
               "needs_download": True, "folder": "MNIST/raw",
               "description": "Handwritten digits, 60,000 train / 10,000 test (torchvision)."},

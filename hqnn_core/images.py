@@ -32,7 +32,8 @@ ImageLike = Union[Image.Image, np.ndarray]
 
 
 def _unreadable(reason: str) -> DataError:
-    return DataError(f"The upload is not an image Pillow can read ({reason}); upload a PNG or JPEG.")
+    return DataError(
+        f"The upload is not an image Pillow can read ({reason}); upload a PNG or JPEG.")
 
 
 def read_image(data: bytes) -> Image.Image:

@@ -159,7 +159,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch") from None
+            raise pickle.UnpicklingError(
+                f"{module}.{name} is not allowed in a CIFAR batch") from None
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
