@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "assets" / "models"
 PICKER_KEY = "classify_model"
-VIEW_PIXELS = 224
+VIEW_PIXELS = 160
 
 
 def demo_models() -> list[Path]:
@@ -80,9 +80,12 @@ def model_view(answer: Classification) -> None:
 
 
 def answer_view(answer: Classification) -> None:
-    """The predicted class and the class probabilities as bars."""
-    st.metric("Prediction", answer.label,
-              delta=f"{answer.probabilities[answer.predicted]:.0%} sure", delta_color="off")
+    """The predicted class beside what the model sees, then the class probabilities."""
+    metric, view = st.columns(2, vertical_alignment="center")
+    metric.metric("Prediction", answer.label,
+                  delta=f"{answer.probabilities[answer.predicted]:.0%} sure", delta_color="off")
+    with view:
+        model_view(answer)
     st.plotly_chart(class_probability_figure(answer.probabilities, answer.class_names),
                     key="class_probabilities")
 

@@ -7,8 +7,7 @@ from hqnn_core.errors import HqnnError
 from hqnn_core.images import read_image
 from hqnn_core.inference import classify_image
 from hqnn_ui.canvas import drawing_input
-from hqnn_ui.classify_view import (answer_view, load_model, model_picker, model_view,
-                                   quantum_state_view)
+from hqnn_ui.classify_view import answer_view, load_model, model_picker, quantum_state_view
 
 st.title("Classify")
 path = model_picker()
@@ -39,10 +38,6 @@ with answer_column:
     else:
         if upload is None:
             st.session_state["last_drawing"] = answer.model_input
-        view, bars = st.columns([2, 3])
-        with view:
-            model_view(answer)
-        with bars:
-            answer_view(answer)
+        answer_view(answer)
 if answer is not None and not answer.blank:
     quantum_state_view(answer)

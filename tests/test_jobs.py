@@ -16,7 +16,7 @@ from hqnn_core.runs import RunStore
 WAIT = 60.0  # generous upper bound for a worker on a busy 2-core machine; never hit when healthy
 
 
-def tiny_config(*, epochs: int = 2, kind: str = "classical") -> RunConfig:
+def tiny_config(*, epochs: int = 2, kind: str = "hybrid") -> RunConfig:
     """Digits 0/1, 2 qubits, one layer: a few dozen optimisation steps."""
     return RunConfig(
         data=DataConfig(name="digits", classes=(0, 1), train_size=64, test_size=32),

@@ -1,0 +1,92 @@
+"""AppTest of pages/classify.py: renders, an injected drawing gets a Prediction, bad uploads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
+from hqnn_core.runs import RunStore
+from hqnn_core.training import fit
+
+ROOT = Path(__file__).resolve().parents[2]
+CANVAS = "classify_canvas"
+
+
+@pytest.fixture(scope="module")
+def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny hybrid and a tiny classical digits model in a fresh run store."""
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    runs = {}
+    for kind in ("hybrid", "classical"):
+        cfg = RunConfig(data=DataConfig(name="digits", train_size=100, test_size=30),
+                        circuit=CircuitConfig(n_qubits=3, layers=1),
+                        model=ModelConfig(kind=kind), train=TrainConfig(epochs=1, batch_size=32))
+        runs[kind] = store.new_run_dir(cfg)
+        fit(cfg, run_dir=runs[kind])
+    return runs
+
+
+@pytest.fixture()
+def studio_on(trained_runs: dict[str, Path], runs_dir: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """Open the Classify page of the studio on the store holding ``trained_runs``."""
+    monkeypatch.setenv("HQNN_RUNS_DIR", str(trained_runs["hybrid"].parent))
+
+    def _open(run: Path | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        if run is not None:
+            at.session_state["selected_run"] = str(run)
+        at.run()
+        return at.switch_page("pages/classify.py").run()
+
+    return _open
+
+
+def drawn_one() -> np.ndarray:
+    """A 280x280 RGBA canvas image: a white vertical stroke on black, as the canvas returns."""
+    image = np.zeros((280, 280, 4), dtype=np.uint8)
+    image[..., 3] = 255
+    image[50:230, 131:149, :3] = 255
+    return image
+
+
+def test_renders_and_asks_for_a_drawing(studio_on) -> None:
+    at = studio_on()
+    assert not at.exception
+    labels = at.selectbox(key="classify_model").options
+    assert sum("Run ·" in label for label in labels) == 2
+    assert any("Draw a digit" in i.value for i in at.info) and not at.metric
+
+
+def test_injected_drawing_yields_a_prediction_and_the_quantum_state(
+        studio_on, trained_runs: dict[str, Path]) -> None:
+    at = studio_on(trained_runs["hybrid"])
+    at.session_state[f"{CANVAS}__injected"] = drawn_one()
+    at.run()
+    assert not at.exception and not at.error
+    prediction = [m for m in at.metric if m.label == "Prediction"]
+    assert len(prediction) == 1 and prediction[0].value in [str(d) for d in range(10)]
+    assert len(at.get("plotly_chart")) == 3  # class bars, Bloch spheres, basis histogram
+    assert tuple(at.session_state["last_drawing"].shape) == (1, 8, 8)
+
+
+def test_classical_model_says_it_has_no_quantum_state(
+        studio_on, trained_runs: dict[str, Path]) -> None:
+    at = studio_on(trained_runs["classical"])
+    at.session_state[f"{CANVAS}__injected"] = drawn_one()
+    at.run()
+    assert [m.label for m in at.metric] == ["Prediction"]
+    assert any("no quantum state" in i.value for i in at.info)
+
+
+def test_a_bad_upload_is_one_sentence(studio_on, trained_runs: dict[str, Path]) -> None:
+    at = studio_on(trained_runs["hybrid"])
+    at.file_uploader(key="classify_upload").upload("digit.png", b"not an image", "image/png")
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "\n" not in at.error[0].value

@@ -1,0 +1,69 @@
+"""AppTest of pages/train.py: renders, trains a tiny run from the page, the run is listed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
+from hqnn_core.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_KEY = "hqnn_config"  # hqnn_ui.state.CONFIG_KEY
+POLLS = 240  # at most ~2 minutes of polling on a busy machine; a healthy run needs a few
+
+
+def tiny_config() -> RunConfig:
+    return RunConfig(
+        data=DataConfig(name="digits", classes=(0, 1), train_size=48, test_size=24),
+        circuit=CircuitConfig(n_qubits=2, layers=1),
+        model=ModelConfig(kind="hybrid"),
+        train=TrainConfig(epochs=1, batch_size=16, lr=0.05),
+    )
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def status_line(at: AppTest) -> str:
+    return next((m.value for m in at.markdown if m.value.startswith("**Status:**")), "")
+
+
+def test_renders_with_defaults(open_page) -> None:
+    at = open_page("train.py")
+    assert not at.exception
+    assert "Start training" in [b.label for b in at.button]
+    assert {n.label for n in at.number_input} == {"Epochs", "Learning rate", "Seed"}
+    assert any("Start training" in i.value for i in at.info)
+
+
+def test_a_short_run_started_from_the_page_completes_and_is_listed(
+        studio: AppTest, runs_dir: Path) -> None:
+    at = studio
+    at.session_state[CONFIG_KEY] = tiny_config()
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.checkbox(key="train_twin").check()
+    button(at, "Start training").click().run()
+    assert not at.exception and not at.error
+    for _ in range(POLLS):
+        if "completed" in status_line(at) or "failed" in status_line(at):
+            break
+        time.sleep(0.5)
+        at.run()
+    assert "completed" in status_line(at), status_line(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"].endswith("%") and metrics["Classical twin"].endswith("%")
+    assert len(at.get("plotly_chart")) >= 2  # learning curves and the confusion matrix
+
+    runs = RunStore(runs_dir).list(status="completed")
+    assert {r.kind for r in runs} == {"hybrid", "classical"}
+
+    at.switch_page("pages/experiments.py").run()
+    assert not at.exception
+    shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
+    assert all(r.id in shown or r.name in shown for r in runs)
