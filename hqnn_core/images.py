@@ -11,6 +11,7 @@ live in ``hqnn_core.handwriting``.
 from __future__ import annotations
 
 import io
+import math
 import struct
 from typing import Union
 
@@ -27,6 +28,7 @@ __all__ = ["read_image", "prepare_image", "default_style", "STYLES"]
 STYLES = ("mnist", "digits", "plain")
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # well under Pillow's own decompression-bomb limit
+MAX_WORK_SIDE = 1024  # larger images are block-averaged down before any float work
 
 ImageLike = Union[Image.Image, np.ndarray]
 
@@ -109,6 +111,8 @@ def _as_array(img: ImageLike) -> np.ndarray:
             img = img.convert("RGBA")
         else:
             img = img.convert("RGB")
+        if max(img.size) > MAX_WORK_SIDE:  # a phone photo: average blocks before converting
+            img = img.reduce(math.ceil(max(img.size) / MAX_WORK_SIDE))
         arr = np.asarray(img, dtype=np.float32) / 255.0
     elif isinstance(img, np.ndarray):
         arr = np.asarray(img)

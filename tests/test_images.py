@@ -196,6 +196,16 @@ def test_specks_do_not_move_the_digit() -> None:
     assert torch.allclose(prepare_image(img), clean)
 
 
+def test_a_large_photo_is_reduced_and_its_digit_found() -> None:
+    img = Image.new("RGB", (3000, 2000), (235, 230, 220))
+    small = Image.new("RGB", (300, 200), (235, 230, 220))
+    for canvas, k in ((img, 1), (small, 10)):
+        canvas.paste((30, 30, 30), (1400 // k, 500 // k, 1500 // k, 1600 // k))
+    big_out = prepare_image(read_image(_png(img, "JPEG")))
+    assert _corr(big_out, prepare_image(small)) > 0.95
+    assert abs(_mass_centre(big_out)[1] - 14) <= 0.6
+
+
 # --- prepare_image: sklearn's 8x8 digits ------------------------------------------------
 
 def test_digits_style_reproduces_upscaled_sklearn_digits() -> None:
