@@ -40,6 +40,14 @@ class SparseCounts:
         return out
 
     @classmethod
+    def from_dense(cls, probs: np.ndarray) -> "SparseCounts":
+        """From dense frequencies ``(M, 2**n)`` (zero entries dropped)."""
+        rows, keys = np.nonzero(probs)
+        return cls(rows=rows.astype(np.int64), keys=keys.astype(np.int64),
+                   probs=probs[rows, keys].astype(np.float64), n_rows=probs.shape[0],
+                   n_qubits=int(np.log2(probs.shape[1])))
+
+    @classmethod
     def from_samples(cls, samples: np.ndarray, n_qubits: int) -> "SparseCounts":
         """From integer samples ``(M, shots)`` (one basis index per shot)."""
         n_rows, shots = samples.shape

@@ -1,0 +1,173 @@
+"""One input on several backends, side by side (the Hardware page's computation).
+
+``local_comparison`` runs offline backends at once: the exact engine, noiseless Aer with
+shots, and a noisy fake device (raw and readout-mitigated results from the same samples).
+``HardwareJob`` runs the same input on IBM Quantum (or a fake device in local testing mode)
+in a worker thread that records job status for the UI to poll; it never calls Streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hqnn_core.backends import make_executor
+from hqnn_core.backends.mitigation import raw_and_mitigated
+from hqnn_core.config import CircuitConfig
+from hqnn_core.errors import HqnnError
+
+logger = logging.getLogger(__name__)
+
+Head = Callable[[Tensor], Tensor]  # quantum outputs (1, K) -> class scores (1, C)
+
+
+@dataclass
+class BackendResult:
+    """Outputs of the quantum layer (and class probabilities, with a model) on one backend."""
+
+    label: str
+    outputs: np.ndarray  # (K,) quantum layer outputs
+    class_probs: np.ndarray | None = None  # (C,) with a model head
+    seconds: float = 0.0
+    note: str = ""
+
+
+def bare_features(image: Tensor, circuit: CircuitConfig) -> Tensor:
+    """Features ``(1, n_features)`` for a bare quantum layer: the image downsampled to what
+    the encoding can carry (angles in [0, π] for angle-type encodings)."""
+    from hqnn_core.preprocess import encoding_view
+
+    view = encoding_view(image.unsqueeze(0) if image.dim() == 3 else image, circuit)
+    flat = view.flatten(1)[:, : circuit.n_features].to(torch.float32)  # (1, n_features)
+    if circuit.encoding in ("amplitude", "basis"):
+        return flat
+    return flat * math.pi
+
+
+def _probs(head: Head | None, outputs: np.ndarray) -> np.ndarray | None:
+    if head is None:
+        return None
+    with torch.no_grad():
+        scores = head(torch.as_tensor(outputs, dtype=torch.float32).reshape(1, -1))
+        return torch.softmax(scores, dim=1)[0].numpy()
+
+
+def _angles(layer: Any, features: Tensor) -> np.ndarray:
+    with torch.no_grad():
+        return layer.gate_angles(features).detach().to(torch.float64).cpu().numpy()  # (1, G)
+
+
+def sampled_rows(executor: Any, angles: np.ndarray, label: str, head: Head | None,
+                 *, mitigate: bool) -> list[BackendResult]:
+    """Raw (and, if ``mitigate``, readout-mitigated) rows from one set of samples."""
+    start = time.perf_counter()
+    counts = executor.counts(angles)
+    raw = executor.readout.from_counts(counts)[0]
+    rows = [BackendResult(f"{label} raw" if mitigate else label, raw, _probs(head, raw),
+                          time.perf_counter() - start)]
+    if mitigate:
+        table = None if executor.spec.measurement == "probs" else executor.readout.from_probs(
+            np.eye(2**executor.spec.n_qubits))
+        both = raw_and_mitigated(counts.dense(), executor.calibrate(), table)
+        mitigated = both["mitigated"][0]
+        rows.append(BackendResult(f"{label} mitigated", mitigated, _probs(head, mitigated),
+                                  time.perf_counter() - start, note="tensored readout mitigation"))
+    return rows
+
+
+def local_comparison(layer: Any, features: Tensor, *, head: Head | None = None,
+                     shots: int = 1000, device: str = "FakeManilaV2",
+                     seed: int = 0) -> list[BackendResult]:
+    """Exact, Aer with ``shots`` and the noisy fake ``device`` (raw and mitigated)."""
+    start = time.perf_counter()
+    with torch.no_grad():
+        exact = layer(features).detach().to(torch.float64).cpu().numpy()[0]
+    rows = [BackendResult("exact", exact, _probs(head, exact), time.perf_counter() - start)]
+    angles = _angles(layer, features)
+    aer = make_executor(layer, backend="aer", shots=shots, seed=seed)
+    rows += sampled_rows(aer, angles, f"aer {shots} shots", head, mitigate=False)
+    noisy = make_executor(layer, backend="aer", shots=shots, noise=device, seed=seed)
+    rows += sampled_rows(noisy, angles, f"{device} {shots} shots", head, mitigate=True)
+    return rows
+
+
+def comparison_table(rows: list[BackendResult], labels: list[str]) -> list[dict[str, Any]]:
+    """One record per backend: its values under ``labels`` (outputs or classes) and timing."""
+    records = []
+    for row in rows:
+        values = row.class_probs if row.class_probs is not None else row.outputs
+        record: dict[str, Any] = {"backend": row.label}
+        record.update({name: float(v) for name, v in zip(labels, values)})
+        record["seconds"] = round(row.seconds, 3)
+        records.append(record)
+    return records
+
+
+@dataclass
+class HardwareJob:
+    """One input on IBM Quantum in a worker thread; ``snapshot()`` is safe to poll."""
+
+    layer: Any
+    features: Tensor
+    ibm_backend: str | None
+    head: Head | None = None
+    shots: int = 4000
+    seed: int = 0
+    token: str | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _events: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _rows: list[BackendResult] = field(default_factory=list, repr=False)
+    _error: str | None = None
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def _status(self, info: dict[str, Any]) -> None:
+        with self._lock:
+            self._events.append(dict(info))
+
+    def _work(self) -> None:
+        token, self.token = self.token, None  # keep the secret only as long as needed
+        try:
+            executor = make_executor(self.layer, backend="ibm", ibm_backend=self.ibm_backend,
+                                     shots=self.shots, seed=self.seed, token=token,
+                                     status_callback=self._status)
+            rows = sampled_rows(executor, _angles(self.layer, self.features),
+                                executor.backend.name, self.head, mitigate=True)
+            with self._lock:
+                self._rows = rows
+        except HqnnError as exc:
+            with self._lock:
+                self._error = str(exc)
+        except Exception as exc:  # report, never crash the page's poller
+            logger.exception("Hardware comparison failed")
+            with self._lock:
+                self._error = f"The hardware run failed ({type(exc).__name__}): {exc}"
+
+    def start(self) -> "HardwareJob":
+        """Start the worker thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="hqnn-hardware", daemon=True)
+            self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker (tests and the CLI)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def snapshot(self) -> dict[str, Any]:
+        """``running``, the job status events so far, result rows and an error message."""
+        with self._lock:
+            return {
+                "running": self._thread is not None and self._thread.is_alive(),
+                "events": list(self._events),
+                "rows": list(self._rows),
+                "error": self._error,
+            }
