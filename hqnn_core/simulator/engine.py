@@ -34,11 +34,33 @@ def qubit_groups(n_qubits: int) -> list[tuple[int, int]]:
 
 
 class _LocalTable(torch.nn.Module):
-    """Builds the 2x2 matrices of a set of local steps as (L, n, 2, 2) in one pass."""
+    """Builds the 2x2 matrices of a set of local steps as (L, n, 2, 2) in one pass.
+
+    When every qubit of every step runs the same sequence of parameterized rotations (the
+    case for all built-in ansatze and encodings), the angles are read in (L, n, depth)
+    order and each rotation kind is built for all positions at once, with no gathers.
+    Otherwise a table of all gate matrices is gathered by index.
+    """
 
     def __init__(self, compiled: CompiledCircuit, steps: list[LocalStep]) -> None:
         super().__init__()
         n = compiled.n_qubits
+        self.n_steps = len(steps)
+        self.n_qubits = n
+        sequences = {tuple(g.name if g.row is not None else None for g in step.gates.get(q, []))
+                     for step in steps for q in range(n)}
+        self.uniform = len(sequences) == 1 and None not in next(iter(sequences)) and \
+            len(next(iter(sequences))) > 0
+        if self.uniform:
+            self.sequence = list(next(iter(sequences)))
+            rows = [g.row for step in steps for q in range(n) for g in step.gates[q]]
+            self.angles = AngleBlock(compiled.angles, rows)
+            self.depth = len(self.sequence)
+            return
+        self._init_table(compiled, steps)
+
+    def _init_table(self, compiled: CompiledCircuit, steps: list[LocalStep]) -> None:
+        n = self.n_qubits
         rows, kinds = [], []
         constants: list[np.ndarray] = []
         depth = max((len(g) for s in steps for g in s.gates.values()), default=1)
@@ -80,14 +102,17 @@ class _LocalTable(torch.nn.Module):
     def forward(self, inputs: torch.Tensor | None, weights: torch.Tensor,
                 cdtype: torch.dtype) -> torch.Tensor:
         """(L, n, 2, 2), or (B, L, n, 2, 2) when the gates depend on inputs."""
+        if self.uniform:
+            return self._uniform(inputs, weights)
         parts = []
         if self.angles.size:
             half = self.angles(inputs, weights) * 0.5
             c, s = torch.cos(half), torch.sin(half)
             start = 0
             for kind, size in zip(self.kinds, self.kind_sizes):
-                re, im = gates.ROTATIONS[kind](c[..., start:start + size], s[..., start:start + size])
-                parts.append(torch.complex(re, im if im is not None else torch.zeros_like(re)))
+                re, im = gates.ROTATIONS[kind](c[..., start:start + size],
+                                               s[..., start:start + size])
+                parts.append(_to_complex(re, im))
                 start += size
         lead = parts[0].shape[:-3] if parts else ()
         constants = self.constants.to(cdtype).expand(*lead, -1, 2, 2)
@@ -97,13 +122,63 @@ class _LocalTable(torch.nn.Module):
             mats = table[..., self.index[:, d], :, :] @ mats
         return mats
 
+    def _uniform(self, inputs: torch.Tensor | None, weights: torch.Tensor) -> torch.Tensor:
+        angles = self.angles(inputs, weights)
+        half = angles.unflatten(-1, (self.n_steps, self.n_qubits, self.depth)) * 0.5
+        c, s = torch.cos(half), torch.sin(half)
+        mats = None
+        for d, kind in enumerate(self.sequence):
+            re, im = gates.ROTATIONS[kind](c[..., d], s[..., d])
+            if mats is None:
+                mats = _to_complex(re, im)
+            elif im is None:
+                mats = re.to(mats.dtype) @ mats
+            else:
+                mats = _to_complex(re, im) @ mats
+        assert mats is not None
+        return mats
+
+
+def _to_complex(re: torch.Tensor, im: torch.Tensor | None) -> torch.Tensor:
+    if im is None:
+        return re.to(torch.complex128 if re.dtype == torch.float64 else torch.complex64)
+    return torch.complex(re, im)
+
 
 def kron_qubits(mats: torch.Tensor, lo: int, size: int) -> torch.Tensor:
-    """Kronecker product of qubits lo..lo+size-1 of (..., n, 2, 2) -> (..., 2**size, 2**size)."""
-    out = mats[..., lo + size - 1, :, :]
-    for q in range(lo + size - 2, lo - 1, -1):
-        out = gates._kron(out, mats[..., q, :, :])
-    return out
+    """Kronecker product of qubits lo..lo+size-1 of (..., n, 2, 2) -> (..., 2**size, 2**size).
+
+    Pairs of neighbouring qubits are combined in parallel (log2(size) rounds); qubit lo is
+    the least significant factor.
+    """
+    blocks = mats[..., lo:lo + size, :, :]
+    while blocks.shape[-3] > 1:
+        if blocks.shape[-3] % 2:
+            eye = torch.eye(blocks.shape[-1], dtype=blocks.dtype, device=blocks.device)
+            blocks = torch.cat([blocks, eye.expand(*blocks.shape[:-3], 1, -1, -1)], dim=-3)
+        low, high = blocks[..., 0::2, :, :], blocks[..., 1::2, :, :]
+        out = high[..., :, None, :, None] * low[..., None, :, None, :]
+        d = blocks.shape[-1] ** 2
+        blocks = out.reshape(*out.shape[:-4], d, d)
+    full = blocks[..., 0, :, :]
+    dim = 2**size
+    return full if full.shape[-1] == dim else full[..., :dim, :dim]
+
+
+def product_state(vecs: torch.Tensor) -> torch.Tensor:
+    """Kronecker product of per-qubit states (..., n, 2) -> (..., 2**n), qubit 0 least significant."""
+    n = vecs.shape[-2]
+    blocks = vecs
+    while blocks.shape[-2] > 1:
+        if blocks.shape[-2] % 2:
+            pad = torch.zeros(*blocks.shape[:-2], 1, blocks.shape[-1], dtype=blocks.dtype,
+                              device=blocks.device)
+            pad[..., 0, 0] = 1
+            blocks = torch.cat([blocks, pad], dim=-2)
+        low, high = blocks[..., 0::2, :], blocks[..., 1::2, :]
+        blocks = (high[..., :, None] * low[..., None, :]).flatten(-2)
+    full = blocks[..., 0, :]
+    return full if full.shape[-1] == 2**n else full[..., :2**n]
 
 
 class StatevectorProgram(torch.nn.Module):
@@ -201,10 +276,7 @@ class StatevectorProgram(torch.nn.Module):
                      cdtype: torch.dtype, perm: torch.Tensor | None) -> torch.Tensor:
         n = self.n_qubits
         if state is None:  # product state: column 0 of each qubit's matrix
-            vecs = mats[..., :, 0]  # (B?, n, 2)
-            out = vecs[..., n - 1, :]
-            for q in range(n - 2, -1, -1):
-                out = (out[..., :, None] * vecs[..., q, None, :]).flatten(-2)
+            out = product_state(mats[..., :, 0])  # (B?, 2**n)
             return out.expand(batch, -1) if out.dim() == 1 else out
         batched = mats.dim() == 4
         for lo, size in self.groups:
