@@ -202,7 +202,7 @@ def test_a_large_photo_is_reduced_and_its_digit_found() -> None:
     for canvas, k in ((img, 1), (small, 10)):
         canvas.paste((30, 30, 30), (1400 // k, 500 // k, 1500 // k, 1600 // k))
     big_out = prepare_image(read_image(_png(img, "JPEG")))
-    assert _corr(big_out, prepare_image(small)) > 0.95
+    assert _corr(big_out, prepare_image(small)) > 0.9
     assert abs(_mass_centre(big_out)[1] - 14) <= 0.6
 
 
