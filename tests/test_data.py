@@ -57,6 +57,10 @@ def test_digits_default_shapes_dtypes_and_ranges() -> None:
         assert y.dtype == torch.int64 and len(y) == len(x)
         assert set(y.tolist()) == set(range(10))
     assert len(split.y_train) + len(split.y_val) + len(split.y_test) == 1797
+    info = dataset_info("digits")
+    assert info["available"] and not info["needs_download"]
+    assert info["n_train"] == len(split.y_train) + len(split.y_val)
+    assert info["n_test"] == len(split.y_test)
     assert float(split.x_train.max()) == 1.0  # 16 maps to 1
     assert abs(len(split.y_val) - 0.1 * (len(split.y_train) + len(split.y_val))) <= 1
 
