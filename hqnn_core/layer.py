@@ -82,6 +82,7 @@ class QuantumLayer(torch.nn.Module):
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         init = (torch.rand(len(built.weights), generator=generator, dtype=torch.float64) * 2 - 1)
         self.weights = torch.nn.Parameter((init * math.pi).to(dtype))
+        self.to(dtype)
         self._gate_angle_circuit: QuantumCircuit | None = None
         self._gate_angle_block: AngleBlock | None = None
         self._runner: Any = None

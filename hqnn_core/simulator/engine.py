@@ -95,7 +95,7 @@ class _LocalTable(torch.nn.Module):
                         constants.append(gate.matrix)
         constants.append(np.eye(2))
         index[index < 0] = n_param + len(constants) - 1
-        self.register_buffer("constants", torch.tensor(np.stack(constants)), persistent=False)
+        self.register_buffer("constants", _real_view(np.stack(constants)), persistent=False)
         self.register_buffer("index", torch.tensor(index), persistent=False)
         self.depth = depth
 
@@ -115,7 +115,7 @@ class _LocalTable(torch.nn.Module):
                 parts.append(_to_complex(re, im))
                 start += size
         lead = parts[0].shape[:-3] if parts else ()
-        constants = self.constants.to(cdtype).expand(*lead, -1, 2, 2)
+        constants = torch.view_as_complex(self.constants).to(cdtype).expand(*lead, -1, 2, 2)
         table = torch.cat(parts + [constants], dim=-3) if parts else constants
         mats = table[..., self.index[:, 0], :, :]
         for d in range(1, self.depth):
@@ -137,6 +137,11 @@ class _LocalTable(torch.nn.Module):
                 mats = _to_complex(re, im) @ mats
         assert mats is not None
         return mats
+
+
+def _real_view(matrix: np.ndarray) -> torch.Tensor:
+    """A complex array stored as real (..., 2) so that ``module.to(dtype)`` keeps it whole."""
+    return torch.view_as_real(torch.tensor(np.asarray(matrix, dtype=np.complex128))).contiguous()
 
 
 def _to_complex(re: torch.Tensor, im: torch.Tensor | None) -> torch.Tensor:
@@ -219,7 +224,7 @@ class StatevectorProgram(torch.nn.Module):
             const = step.const if step.const is not None else np.zeros(2**n)
             return torch.tensor(np.concatenate([const[None], coeff]))
         if isinstance(step, DenseStep) and step.matrix is not None:
-            return torch.tensor(step.matrix)
+            return _real_view(step.matrix)
         if isinstance(step, AmplitudeInit):
             return torch.tensor(_amplitude_index(n), dtype=torch.long)
         return torch.zeros(0)
@@ -298,7 +303,7 @@ class StatevectorProgram(torch.nn.Module):
                      inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         cdtype = state.dtype
         if step.matrix is not None:
-            matrix = buffer.to(cdtype)
+            matrix = torch.view_as_complex(buffer).to(cdtype)
         else:
             angle = self.angle_blocks[self.block_ids[id(step)]](inputs, weights)[..., 0]
             c, s = torch.cos(angle * 0.5), torch.sin(angle * 0.5)
