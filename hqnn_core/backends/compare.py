@@ -99,6 +99,17 @@ def local_comparison(layer: Any, features: Tensor, *, head: Head | None = None,
     return rows
 
 
+def output_labels(layer: Any) -> list[str]:
+    """Names of a layer's outputs: ``<Z0>``, ``<Z0Z1>`` or basis states ``|01>``."""
+    if layer.config.measurement == "probs":
+        return [f"|{i:0{layer.n_qubits}b}>" for i in range(2**layer.n_qubits)]
+    labels = []
+    for obs in layer.observables:
+        qubits = [q for q in range(layer.n_qubits) if obs.paulis.z[0][q]]
+        labels.append("<" + "".join(f"Z{q}" for q in qubits) + ">")
+    return labels
+
+
 def comparison_table(rows: list[BackendResult], labels: list[str]) -> list[dict[str, Any]]:
     """One record per backend: its values under ``labels`` (outputs or classes) and timing."""
     records = []
@@ -121,7 +132,6 @@ class HardwareJob:
     head: Head | None = None
     shots: int = 4000
     seed: int = 0
-    token: str | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _events: list[dict[str, Any]] = field(default_factory=list, repr=False)
     _rows: list[BackendResult] = field(default_factory=list, repr=False)
@@ -132,8 +142,7 @@ class HardwareJob:
         with self._lock:
             self._events.append(dict(info))
 
-    def _work(self) -> None:
-        token, self.token = self.token, None  # keep the secret only as long as needed
+    def _work(self, token: str | None) -> None:
         try:
             executor = make_executor(self.layer, backend="ibm", ibm_backend=self.ibm_backend,
                                      shots=self.shots, seed=self.seed, token=token,
@@ -150,10 +159,11 @@ class HardwareJob:
             with self._lock:
                 self._error = f"The hardware run failed ({type(exc).__name__}): {exc}"
 
-    def start(self) -> "HardwareJob":
-        """Start the worker thread (once)."""
+    def start(self, token: str | None = None) -> "HardwareJob":
+        """Start the worker thread (once); ``token`` lives only in that thread's call."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="hqnn-hardware", daemon=True)
+            self._thread = threading.Thread(target=self._work, args=(token,),
+                                            name="hqnn-hardware", daemon=True)
             self._thread.start()
         return self
 
@@ -171,3 +181,39 @@ class HardwareJob:
                 "rows": list(self._rows),
                 "error": self._error,
             }
+
+
+@dataclass
+class Subject:
+    """What the Hardware page compares: a quantum layer, its input features and a head."""
+
+    layer: Any
+    features: Tensor  # (1, n_features)
+    head: Head | None
+    labels: list[str]  # class names with a model head, otherwise output labels
+    description: str
+
+
+def subject_for(circuit: CircuitConfig, image: Tensor, *, run: Any = None,
+                seed: int = 0) -> Subject:
+    """A trained run's quantum layer and head (if it has one), else the bare layer of ``circuit``."""
+    if run is not None and getattr(run.model, "quantum_layer", None) is not None:
+        model = run.model
+        with torch.no_grad():
+            features = model.encode(image.unsqueeze(0).to(torch.float32))
+        return Subject(model.quantum_layer, features, model.head, list(run.class_names),
+                       f"trained model {run.path.name}")
+    from hqnn_core.layer import QuantumLayer
+
+    layer = QuantumLayer(circuit, seed=seed)
+    return Subject(layer, bare_features(image, circuit), None, output_labels(layer),
+                   "the bare quantum layer (untrained weights)")
+
+
+def dataset_test_image(data: Any, index: int) -> tuple[Tensor, str]:
+    """Image ``index`` (wrapped) of the test split of data config ``data``, and its class name."""
+    from hqnn_core.data import load_dataset
+
+    split = load_dataset(data)
+    i = index % len(split.y_test)
+    return split.x_test[i], split.class_names[int(split.y_test[i])]

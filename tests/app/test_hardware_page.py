@@ -1,0 +1,53 @@
+"""The Hardware page: renders offline, compares backends, runs a local-testing-mode job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hqnn_core.backends import ibm
+
+PAGE = Path(__file__).resolve().parents[2] / "pages" / "hardware.py"
+TIMEOUT = 300
+
+
+@pytest.fixture(autouse=True)
+def no_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ibm.TOKEN_ENV, raising=False)
+    monkeypatch.setattr(ibm, "_saved_account_exists", lambda: False)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_page_renders_offline_and_compares(runs_dir: Path) -> None:
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "No token" in text
+    assert button(at, "Save account on this computer").disabled
+    assert any(m.label == "Two-qubit gates" for m in at.metric)
+    button(at, "Compare backends").click().run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table["backend"]) == ["exact", "aer 2000 shots", "FakeManilaV2 2000 shots raw",
+                                      "FakeManilaV2 2000 shots mitigated"]
+    assert table.shape[1] == 1 + 4 + 1  # backend, <Z0>..<Z3>, seconds
+
+
+def test_local_testing_mode_job_through_the_studio(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("hardware.py")
+    assert not at.exception
+    button(at, "Submit to IBM Quantum Runtime").click().run()
+    job, _ = at.session_state["hardware_jobs"][0]
+    job.join(TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert job.snapshot()["error"] is None
+    statuses = " ".join(m.value for m in at.markdown)
+    assert "DONE" in statuses
+    assert list(at.dataframe[-1].value["backend"]) == ["fake_manila raw", "fake_manila mitigated"]
