@@ -83,7 +83,7 @@ def load_dataset(cfg: DataConfig) -> DatasetSplit:
     return _load_cached(cfg, source)
 
 
-@functools.lru_cache(maxsize=6)
+@functools.lru_cache(maxsize=4)
 def _load_cached(cfg: DataConfig, source: tuple[str, float]) -> DatasetSplit:
     """``source`` (resolved root, folder timestamp) makes changed files or roots reload."""
     raw = _raw(cfg, source)

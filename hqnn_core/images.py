@@ -103,7 +103,9 @@ def _check_shape(image_shape: tuple[int, int, int]) -> tuple[int, int, int]:
 def _as_array(img: ImageLike) -> np.ndarray:
     """(H, W, K) float32 in [0, 1]; K is 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA)."""
     if isinstance(img, Image.Image):
-        if img.mode in ("1", "L", "I", "I;16", "F"):
+        if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit scans: keep the range
+            return _as_array(_wide_to_unit(np.asarray(img)))
+        if img.mode in ("1", "L"):
             img = img.convert("L")
         elif img.mode in ("LA", "La"):
             img = img.convert("LA")
@@ -129,6 +131,13 @@ def _as_array(img: ImageLike) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or min(arr.shape[:2]) < 1:
         raise DataError(f"An image array must be (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}.")
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _wide_to_unit(arr: np.ndarray) -> np.ndarray:
+    """16- or 32-bit pixel values scaled to [0, 1] by the range their type suggests."""
+    arr = arr.astype(np.float32)
+    peak = float(arr.max(initial=0.0))
+    return arr / (65535.0 if peak > 255 else 255.0 if peak > 1 else 1.0)
 
 
 def _plain(arr: np.ndarray, shape: tuple[int, int, int]) -> torch.Tensor:

@@ -122,6 +122,15 @@ def test_default_style_per_dataset() -> None:
     assert default_style("cifar10") == "plain" and default_style("folder") == "plain"
 
 
+def test_sixteen_bit_scans_keep_their_range() -> None:
+    page = np.full((60, 60), 60000, np.uint16)
+    page[10:50, 28:33] = 9000  # a dark "1" on a bright 16-bit scan
+    out = prepare_image(Image.fromarray(page))
+    assert float(out.max()) == 1.0 and abs(_mass_centre(out)[1] - 14) <= 0.6
+    plain = prepare_image(Image.fromarray(page), image_shape=(1, 60, 60), style="plain")
+    assert abs(float(plain[0, 0, 0]) - 60000 / 65535) < 1e-3
+
+
 def test_plain_flattens_transparency_on_white() -> None:
     rgba = np.zeros((10, 10, 4), np.uint8)  # fully transparent
     assert torch.allclose(prepare_image(rgba, image_shape=(1, 10, 10), style="plain"),
