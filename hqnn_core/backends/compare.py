@@ -196,7 +196,7 @@ class Subject:
 
 def subject_for(circuit: CircuitConfig, image: Tensor, *, run: Any = None,
                 seed: int = 0) -> Subject:
-    """A trained run's quantum layer and head (if it has one), else the bare layer of ``circuit``."""
+    """A trained run's quantum layer and head if it has one, else the bare ``circuit`` layer."""
     if run is not None and getattr(run.model, "quantum_layer", None) is not None:
         model = run.model
         with torch.no_grad():

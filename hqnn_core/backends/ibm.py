@@ -52,7 +52,7 @@ def _saved_account_exists() -> bool:
 
 
 def token_source(token: str | None = None) -> str | None:
-    """Where a token would come from: ``"argument"``, ``"environment"``, ``"saved account"`` or None."""
+    """Where a token would come from: "argument", "environment", "saved account" or None."""
     if token:
         return "argument"
     if os.environ.get(TOKEN_ENV):
@@ -68,12 +68,15 @@ def save_token(token: str, *, channel: str = DEFAULT_CHANNEL, instance: str | No
     from qiskit_ibm_runtime import QiskitRuntimeService
 
     if not token or not token.strip():
-        raise ConfigError("The IBM Quantum token is empty; paste the API key from your IBM account.")
+        raise ConfigError("The IBM Quantum token is empty; paste the API key of your account.")
     try:
         QiskitRuntimeService.save_account(token=token.strip(), channel=channel, instance=instance,
                                           overwrite=overwrite, set_as_default=True)
     except Exception as exc:
-        raise BackendError(f"Could not save the IBM Quantum account: {type(exc).__name__}.") from None
+        raise BackendError(
+            f"Could not save the IBM Quantum account ({type(exc).__name__}); check that the "
+            "home folder is writable."
+        ) from None
     logger.info("Saved an IBM Quantum account for channel %s", channel)
 
 
@@ -196,7 +199,10 @@ class IBMExecutor:
         except Exception as exc:
             info.update(status="ERROR")
             self._report(info)
-            raise BackendError(f"IBM job {info['job_id']} failed ({type(exc).__name__}: {exc}).") from None
+            raise BackendError(
+                f"IBM job {info['job_id']} failed ({type(exc).__name__}: {exc}); see the job "
+                "on the IBM Quantum dashboard."
+            ) from None
         if info["status"] != "DONE":
             info.update(status="DONE")
             self._report(info)
@@ -212,7 +218,10 @@ class IBMExecutor:
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendError(f"Could not run on {self.backend.name} ({type(exc).__name__}: {exc}).") from None
+            raise BackendError(
+                f"Could not run on {self.backend.name} ({type(exc).__name__}: {exc}); check the "
+                "device status and the network connection."
+            ) from None
         samples = []
         for pub_result in result:
             bits = pub_result.data.meas
@@ -228,7 +237,7 @@ class IBMExecutor:
         return SparseCounts.from_samples(samples, self.spec.n_qubits)
 
     def sample_circuits(self, circuits: list[QuantumCircuit]) -> np.ndarray:
-        """Dense probabilities ``(len, 2**n)`` of measured logical circuits, same physical qubits."""
+        """Dense probabilities ``(len, 2**n)`` of measured circuits on the model's qubits."""
         from qiskit.transpiler import generate_preset_pass_manager
 
         manager = generate_preset_pass_manager(backend=self.backend, optimization_level=0,

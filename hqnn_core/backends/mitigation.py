@@ -49,7 +49,7 @@ class ReadoutCalibration:
         return inverses
 
     def apply(self, probs: np.ndarray, *, clip: bool = False) -> np.ndarray:
-        """Mitigate probability vectors ``(..., 2**n)``; ``clip`` projects back onto probabilities."""
+        """Mitigate probability vectors ``(..., 2**n)``; ``clip`` makes them probabilities again."""
         n = self.n_qubits
         lead = probs.shape[:-1]
         state = probs.reshape((-1,) + (2,) * n)  # (M, 2, ..., 2); axis 1 is the top qubit n-1
@@ -89,7 +89,8 @@ def calibration_from_probs(p_zero: np.ndarray, p_one: np.ndarray) -> ReadoutCali
     return ReadoutCalibration(e0=e0, e1=e1)
 
 
-def calibrate(sample: Callable[[list[QuantumCircuit]], np.ndarray], n_qubits: int) -> ReadoutCalibration:
+def calibrate(sample: Callable[[list[QuantumCircuit]], np.ndarray],
+              n_qubits: int) -> ReadoutCalibration:
     """Run the two calibration circuits through ``sample`` (circuits -> (2, 2**n) probabilities)."""
     probs = sample(calibration_circuits(n_qubits))
     return calibration_from_probs(probs[0], probs[1])

@@ -73,7 +73,8 @@ class SparseCounts:
 
 def bitarray_samples(bits: object) -> np.ndarray:
     """Integer samples ``(M, shots)`` from a qiskit ``BitArray`` of shape ``(M,)``."""
-    packed = np.asarray(bits.array, dtype=np.int64)  # type: ignore[attr-defined]  # (M, shots, nbytes)
+    packed = np.asarray(bits.array, dtype=np.int64)  # type: ignore[attr-defined]
+    # packed: (M, shots, n_bytes)
     n_bytes = packed.shape[-1]
     weights = (1 << (8 * np.arange(n_bytes - 1, -1, -1))).astype(np.int64)  # big-endian bytes
     return (packed * weights).sum(axis=-1)

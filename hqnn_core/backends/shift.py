@@ -52,11 +52,13 @@ class ParameterShift(torch.autograd.Function):
     """Angles ``(B, G)`` -> outputs ``(B, K)`` through ``evaluate``; backward by parameter shift."""
 
     @staticmethod
-    def forward(ctx, angles: torch.Tensor, evaluate: Evaluate) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, angles: torch.Tensor,  # type: ignore[override]
+                evaluate: Evaluate) -> torch.Tensor:
         values = angles.detach().cpu().to(torch.float64).numpy()
         if angles.requires_grad:
             out, jacobian = values_and_jacobian(evaluate, values)
-            ctx.save_for_backward(torch.as_tensor(jacobian, dtype=angles.dtype, device=angles.device))
+            ctx.save_for_backward(
+                torch.as_tensor(jacobian, dtype=angles.dtype, device=angles.device))
         else:
             out = evaluate(values)
             ctx.save_for_backward(None)

@@ -32,7 +32,8 @@ def test_one_backend_call_per_gradient_batch(z_spec: CircuitSpec, angles: np.nda
     np.testing.assert_allclose(jac[:, 0, 0], np.cos(angles[:, 0]), atol=1e-12)
 
 
-def test_parameter_shift_matches_finite_differences(z_spec: CircuitSpec, angles: np.ndarray) -> None:
+def test_parameter_shift_matches_finite_differences(z_spec: CircuitSpec,
+                                                    angles: np.ndarray) -> None:
     runner = make_runner(z_spec, backend="aer", shots=None)
     x = torch.tensor(angles, dtype=torch.float64, requires_grad=True)
     upstream = torch.tensor(np.random.default_rng(1).normal(size=(4, 3)))
