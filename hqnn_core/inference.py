@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hqnn_core.qiskit_thread import load_qiskit
 from hqnn_core.runs import LoadedRun
 
 
@@ -49,6 +50,7 @@ class Classification:
 @torch.no_grad()
 def classify_image(run: LoadedRun, image: Any) -> Classification:
     """Prepare ``image`` (PIL or an (H, W[, C]) array) like the run's data and classify it."""
+    load_qiskit()
     x = run.prepare([image])  # (1, C, H, W)
     probs = run.predict_tensor(x)[0]  # (K,)
     layer = run.model.quantum_layer

@@ -25,6 +25,7 @@ import torch
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.qiskit_thread import load_qiskit
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,7 @@ class TrainingJob:
 
     def _launch(self, *, resume: bool) -> None:
         """Create and start the worker thread (lock held)."""
+        load_qiskit()
         self._status = "running"
         self._error = None
         self._message = "Resuming from the last checkpoint." if resume else "Loading data."

@@ -47,8 +47,8 @@ def nav_links(page) -> dict[str, str]:
     """Title -> href of every page in the sidebar navigation."""
     links = page.locator('[data-testid="stSidebarNav"] a')
     links.first.wait_for()
-    return {links.nth(i).inner_text().strip(): links.nth(i).get_attribute("href")
-            for i in range(links.count())}
+    titles = [links.nth(i).inner_text().strip().split("\n")[-1] for i in range(links.count())]
+    return {title: links.nth(i).get_attribute("href") for i, title in enumerate(titles)}
 
 
 def draw(page, points: list[tuple[float, float]]) -> None:
