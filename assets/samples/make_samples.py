@@ -81,7 +81,7 @@ def make_all() -> dict[str, Image.Image]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    five = np.pad(bunch.images[bunch.target == 5][1] / 16.0, 2)  # (12, 12) in [0, 1]
+    five = np.pad(bunch.images[bunch.target == 5][3] / 16.0, 2)  # (12, 12) in [0, 1]
     small = Image.fromarray((255 - five * 255).astype(np.uint8))
     samples["digit-5-sklearn.png"] = small.resize((96, 96), Image.Resampling.BICUBIC).filter(
         ImageFilter.GaussianBlur(2.5))
