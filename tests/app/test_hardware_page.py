@@ -51,3 +51,26 @@ def test_local_testing_mode_job_through_the_studio(open_page: Callable[[str], Ap
     statuses = " ".join(m.value for m in at.markdown)
     assert "DONE" in statuses
     assert list(at.dataframe[-1].value["backend"]) == ["fake_manila raw", "fake_manila mitigated"]
+
+
+def test_selected_run_compares_class_probabilities(tmp_path: Path) -> None:
+    from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
+    from hqnn_core.training import fit
+
+    cfg = RunConfig(data=DataConfig(name="digits", classes=(0, 1, 2), train_size=60,
+                                    test_size=15),
+                    circuit=CircuitConfig(n_qubits=3, layers=1),
+                    train=TrainConfig(epochs=1, batch_size=30))
+    run_dir = tmp_path / "run"
+    fit(cfg, run_dir=run_dir)
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.session_state["selected_run"] = str(run_dir)
+    at.run()
+    assert not at.exception
+    assert any("trained model" in c.value for c in at.caption)
+    button(at, "Compare backends").click().run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    classes = [c for c in table.columns if c not in ("backend", "seconds")]
+    assert classes == ["0", "1", "2"]
+    assert (table[classes].sum(axis=1) - 1).abs().max() < 1e-5
