@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
@@ -293,3 +296,30 @@ def test_a_nearest_neighbour_fitted_on_mnist_reads_the_samples() -> None:
     truth = np.array([int(p.name.split("-")[1]) for p in SAMPLES])
     correct = int((knn.predict(batch) == truth).sum())
     assert correct >= len(SAMPLES) - 1, (correct, knn.predict(batch), truth)
+
+
+# --- never a traceback ------------------------------------------------------------------
+
+_PNG_HEAD = _png(Image.new("RGB", (4, 4), "white"))[:33]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=300), st.binary(max_size=200).map(lambda b: _PNG_HEAD + b)))
+def test_read_image_only_ever_raises_data_error(payload: bytes) -> None:
+    try:
+        img = read_image(payload)
+    except DataError as exc:
+        assert str(exc).endswith("upload a PNG or JPEG.")
+    else:
+        assert img.size[0] >= 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40),
+                                  st.sampled_from([1, 3, 4]))),
+       st.sampled_from(["mnist", "digits", "plain"]))
+def test_prepare_image_takes_any_pixels(pixels: np.ndarray, style: str) -> None:
+    shape = (1, 8, 8) if style == "digits" else (1, 28, 28)
+    out = prepare_image(pixels, image_shape=shape, style=style)
+    assert tuple(out.shape) == shape and out.dtype == torch.float32
+    assert bool(torch.isfinite(out).all()) and float(out.min()) >= 0 and float(out.max()) <= 1
