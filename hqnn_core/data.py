@@ -110,24 +110,21 @@ def _load_cached(cfg: DataConfig, source: tuple[str, float]) -> DatasetSplit:
     if test_idx is not None:
         x_test, y_test = x_test[test_idx], y_test[test_idx]
 
-    def images(x: np.ndarray) -> torch.Tensor:
-        return _shape_images(x, raw.max_value, cfg)
-
     def labels(y: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
 
-    split = DatasetSplit(
-        x_train=images(x_pool[train_idx]), y_train=labels(y_pool[train_idx]),
-        x_val=images(x_pool[val_idx]), y_val=labels(y_pool[val_idx]),
-        x_test=images(x_test), y_test=labels(y_test),
-        class_names=tuple(raw.class_names[c] for c in classes),
-        image_shape=(0, 0, 0), name=cfg.name,
-    )
-    shape = tuple(split.x_test.shape[1:]) if len(split.x_test) else tuple(split.x_train.shape[1:])
-    split = DatasetSplit(**{**split.__dict__, "image_shape": shape})
+    x_tr, x_va, x_te = (_shape_images(x, raw.max_value, cfg)
+                        for x in (x_pool[train_idx], x_pool[val_idx], x_test))
+    shape = (int(x_tr.shape[1]), int(x_tr.shape[2]), int(x_tr.shape[3]))
     log.info("loaded %s: %d train / %d val / %d test images of shape %s, %d classes",
-             cfg.name, len(train_idx), len(val_idx), len(split.y_test), shape, n_classes)
-    return split
+             cfg.name, len(x_tr), len(x_va), len(x_te), shape, n_classes)
+    return DatasetSplit(
+        x_train=x_tr, y_train=labels(y_pool[train_idx]),
+        x_val=x_va, y_val=labels(y_pool[val_idx]),
+        x_test=x_te, y_test=labels(y_test),
+        class_names=tuple(raw.class_names[c] for c in classes),
+        image_shape=shape, name=cfg.name,
+    )
 
 
 def _raw(cfg: DataConfig, source: tuple[str, float]) -> RawData:
