@@ -154,7 +154,7 @@ def _check_classes(cfg: DataConfig, names: tuple[str, ...]) -> tuple[int, ...]:
 def _select_classes(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...]
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose label is in ``classes``, relabelled 0..k-1 in the order of ``classes``."""
-    lookup = np.full(int(y.max(initial=0)) + 1, -1, dtype=np.int64)
+    lookup = np.full(max(int(y.max(initial=0)), max(classes)) + 1, -1, dtype=np.int64)
     lookup[list(classes)] = np.arange(len(classes))
     new = lookup[y]
     keep = new >= 0
