@@ -20,6 +20,8 @@ parameter-shifted copies together).
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,41 @@ logger = logging.getLogger(__name__)
 # Small circuits gain nothing from OpenMP threads; on a shared 2-core machine they cost ~6x.
 SMALL_CIRCUIT_QUBITS = 14
 SMALL_CIRCUIT_OPTIONS = {"max_parallel_threads": 1}
+
+
+def active_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
+    """Indices of the qubits any instruction of ``circuit`` touches."""
+    return tuple(sorted({circuit.find_bit(q).index for inst in circuit.data for q in inst.qubits}))
+
+
+@lru_cache(maxsize=32)
+def _noise_model(device: Any, qubits: tuple[int, ...]) -> Any:
+    from qiskit.transpiler import Target
+    from qiskit_aer.noise import NoiseModel
+
+    full = device.target
+    keep = set(qubits)
+    target = Target(num_qubits=full.num_qubits, dt=full.dt,
+                    qubit_properties=full.qubit_properties)
+    for name in full.operation_names:
+        props = full[name]
+        if not props or None in props:
+            continue
+        kept = {qargs: p for qargs, p in props.items() if set(qargs) <= keep}
+        if kept:
+            target.add_instruction(full.operation_from_name(name), kept, name=name)
+    restricted = SimpleNamespace(version=2, target=target, dt=full.dt,
+                                 operation_names=list(full.operation_names), name=device.name)
+    return NoiseModel.from_backend(restricted)
+
+
+def device_noise_model(device: Any, qubits: tuple[int, ...]) -> Any:
+    """The Aer noise model of ``device`` restricted to ``qubits`` (cached).
+
+    ``AerSimulator.from_backend`` builds errors for every gate of the whole device, over a
+    minute for a 133-qubit one; a circuit only ever feels the noise of the qubits it uses.
+    """
+    return _noise_model(device, tuple(sorted(qubits)))
 
 
 class AerExecutor:
@@ -64,12 +101,14 @@ class AerExecutor:
             from hqnn_core.devices import resolve_backend
 
             self.device = resolve_backend(noise)
-            self.simulator = AerSimulator.from_backend(self.device, **options)
-        else:
-            self.simulator = AerSimulator(method="statevector", **options)
         self.prepared: PreparedCircuit = prepare(
             spec, self.device, seed=int(self._rng.integers(2**31)) if seed is not None else 0
         )
+        if self.device is not None:
+            model = device_noise_model(self.device, active_qubits(self.prepared.measured))
+            self.simulator = AerSimulator.from_backend(self.device, noise_model=model, **options)
+        else:
+            self.simulator = AerSimulator(method="statevector", **options)
         self._exact = self._exact_circuit(probs=spec.measurement == "probs")
         self._probs = self._exact_circuit(probs=True)
         self.mitigate = mitigate
