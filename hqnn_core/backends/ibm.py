@@ -132,6 +132,14 @@ def list_ibm_devices(token: str | None = None, *, service: Any = None) -> list[s
                            "check the network connection.") from None
 
 
+def is_local(backend: Any) -> bool:
+    """True if ``backend`` runs in runtime's local testing mode (a fake device or Aer)."""
+    from qiskit_aer import AerSimulator
+    from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+    return isinstance(backend, (FakeBackendV2, AerSimulator))
+
+
 def _status_name(status: Any) -> str:
     return str(getattr(status, "name", status)).upper()
 
@@ -154,6 +162,7 @@ class IBMExecutor:
         self.calibration: ReadoutCalibration | None = None
         self.jobs: list[dict[str, Any]] = []
         self._calls = 0
+        self.local = is_local(backend)
 
     @property
     def name(self) -> str:
@@ -165,7 +174,7 @@ class IBMExecutor:
 
         sampler = Sampler(mode=mode)
         sampler.options.default_shots = self.shots
-        if is_fake_name(self.backend.name) and self.seed is not None:
+        if self.local and self.seed is not None:
             sampler.options.simulator.seed_simulator = self.seed + self._calls
         self._calls += 1
         return sampler
@@ -191,7 +200,7 @@ class IBMExecutor:
             if (status, position) != (info["status"], info["queue_position"]):
                 info.update(status=status, queue_position=position)
                 self._report(info)
-            if status in FINAL_STATES or is_fake_name(self.backend.name):
+            if status in FINAL_STATES or self.local:
                 break  # local testing-mode jobs finish inside result()
             time.sleep(self.poll_seconds)
         try:

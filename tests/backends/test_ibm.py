@@ -50,3 +50,11 @@ def test_token_sources(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_empty_token_cannot_be_saved() -> None:
     with pytest.raises(ConfigError, match="empty"):
         ibm.save_token("   ")
+
+
+def test_local_testing_mode_is_seeded(z_spec: CircuitSpec, angles: np.ndarray) -> None:
+    x = torch.tensor(angles, dtype=torch.float64)
+    first = make_runner(z_spec, backend="ibm", ibm_backend="FakeManilaV2", shots=500, seed=4)
+    again = make_runner(z_spec, backend="ibm", ibm_backend="FakeManilaV2", shots=500, seed=4)
+    assert first.executor.local
+    assert torch.equal(first(x), again(x))
