@@ -25,7 +25,7 @@ from hqnn_core.config import CircuitConfig
 from hqnn_core.errors import ConfigError, ResourceError, ShapeError
 from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import compile_circuit, flatten
-from hqnn_core.simulator.engine import StatevectorProgram
+from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
 from hqnn_core.simulator.readout import readout_prefix, z_sign_matrix
 
@@ -73,6 +73,8 @@ class QuantumLayer(torch.nn.Module):
         self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
         if config.measurement == "probs":
             self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
+            self.register_buffer("readout_inverse", torch.tensor(np.argsort(readout_index)),
+                                 persistent=False)
         else:
             terms = [[q] for q in range(self.n_qubits)]
             if config.measurement == "zz":
@@ -146,7 +148,7 @@ class QuantumLayer(torch.nn.Module):
             state = self.program(self.input_values(flat), self.weights, self._n_forward)
             probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
             if self.config.measurement == "probs":
-                out = probs[:, self.readout_index]
+                out = permute_columns(probs, self.readout_index, self.readout_inverse)
             else:
                 out = probs @ self.readout_matrix.to(probs.dtype)
         return out.reshape(*lead, self.n_outputs)

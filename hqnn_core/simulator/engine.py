@@ -156,34 +156,62 @@ def kron_qubits(mats: torch.Tensor, lo: int, size: int) -> torch.Tensor:
     Pairs of neighbouring qubits are combined in parallel (log2(size) rounds); qubit lo is
     the least significant factor.
     """
-    blocks = mats[..., lo:lo + size, :, :]
-    while blocks.shape[-3] > 1:
-        if blocks.shape[-3] % 2:
-            eye = torch.eye(blocks.shape[-1], dtype=blocks.dtype, device=blocks.device)
-            blocks = torch.cat([blocks, eye.expand(*blocks.shape[:-3], 1, -1, -1)], dim=-3)
-        low, high = blocks[..., 0::2, :, :], blocks[..., 1::2, :, :]
-        out = high[..., :, None, :, None] * low[..., None, :, None, :]
-        d = blocks.shape[-1] ** 2
-        blocks = out.reshape(*out.shape[:-4], d, d)
-    full = blocks[..., 0, :, :]
-    dim = 2**size
-    return full if full.shape[-1] == dim else full[..., :dim, :dim]
+    return _pairwise(mats[..., lo:lo + size, :, :], _kron_pair)
 
 
 def product_state(vecs: torch.Tensor) -> torch.Tensor:
     """Kronecker product of per-qubit states (..., n, 2) -> (..., 2**n), qubit 0 least significant."""
-    n = vecs.shape[-2]
-    blocks = vecs
-    while blocks.shape[-2] > 1:
-        if blocks.shape[-2] % 2:
-            pad = torch.zeros(*blocks.shape[:-2], 1, blocks.shape[-1], dtype=blocks.dtype,
-                              device=blocks.device)
-            pad[..., 0, 0] = 1
-            blocks = torch.cat([blocks, pad], dim=-2)
-        low, high = blocks[..., 0::2, :], blocks[..., 1::2, :]
-        blocks = (high[..., :, None] * low[..., None, :]).flatten(-2)
-    full = blocks[..., 0, :]
-    return full if full.shape[-1] == 2**n else full[..., :2**n]
+    return _pairwise(vecs, _outer_pair)
+
+
+def _kron_pair(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    out = high[..., :, None, :, None] * low[..., None, :, None, :]
+    return out.reshape(*out.shape[:-4], out.shape[-4] * out.shape[-3],
+                       out.shape[-2] * out.shape[-1])
+
+
+def _outer_pair(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    return (high[..., :, None] * low[..., None, :]).flatten(-2)
+
+
+def _pairwise(blocks: torch.Tensor, combine) -> torch.Tensor:
+    """Combine factors along axis -3 (matrices) or -2 (vectors), index 0 least significant.
+
+    Each round pairs neighbours at once; an odd top factor waits and joins at the end.
+    """
+    axis = -3 if combine is _kron_pair else -2
+    leftovers = []
+    while blocks.shape[axis] > 1:
+        if blocks.shape[axis] % 2:
+            leftovers.append(blocks.select(axis, blocks.shape[axis] - 1))
+            blocks = blocks.narrow(axis, 0, blocks.shape[axis] - 1)
+        pairs = blocks.unflatten(axis, (-1, 2))
+        blocks = combine(pairs.select(axis, 1), pairs.select(axis, 0))
+    out = blocks.select(axis, 0)
+    for top in reversed(leftovers):
+        out = combine(top, out)
+    return out
+
+
+class _Permute(torch.autograd.Function):
+    """Columns of (B, N) reordered by a permutation; its gradient is the inverse gather."""
+
+    @staticmethod
+    def forward(ctx, state: torch.Tensor, perm: torch.Tensor,  # type: ignore[override]
+                inverse: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(inverse)
+        return state[:, perm]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (inverse,) = ctx.saved_tensors
+        return grad[:, inverse], None, None
+
+
+def permute_columns(state: torch.Tensor, perm: torch.Tensor,
+                    inverse: torch.Tensor) -> torch.Tensor:
+    """``state[:, perm]`` with a cheap backward (a gather, not a scatter)."""
+    return _Permute.apply(state, perm, inverse)
 
 
 class StatevectorProgram(torch.nn.Module):
@@ -203,6 +231,9 @@ class StatevectorProgram(torch.nn.Module):
         self.block_ids: dict[int, int] = {}
         for i, step in enumerate(self.steps):
             self.register_buffer(f"step{i}", self._step_buffer(step), persistent=False)
+            if isinstance(step, PermStep):
+                inverse = torch.tensor(np.argsort(step.perm), dtype=torch.long)
+                self.register_buffer(f"step{i}_inverse", inverse, persistent=False)
             if isinstance(step, LocalStep) and step.batched:
                 self.batched_ids[id(step)] = len(self.batched_tables)
                 self.batched_tables.append(_LocalTable(compiled, [step]))
@@ -252,12 +283,14 @@ class StatevectorProgram(torch.nn.Module):
                     mats = mats[:, 0]  # (B, n, 2, 2)
                 else:
                     mats = shared[self.shared_ids[id(step)]]  # (n, 2, 2)
-                perm = getattr(self, f"step{i + 1}") if i in self.folded and i + 1 < len(steps) \
-                    else None
+                perm = None
+                if i in self.folded and i + 1 < len(steps):
+                    perm = (getattr(self, f"step{i + 1}"), getattr(self, f"step{i + 1}_inverse"))
                 skip_next = perm is not None
                 state = self._apply_local(state, mats, batch, cdtype, perm)
             elif isinstance(step, PermStep):
-                state = self._initial(state, batch, cdtype)[:, buffer]
+                state = permute_columns(self._initial(state, batch, cdtype), buffer,
+                                        getattr(self, f"step{i}_inverse"))
             elif isinstance(step, DiagStep):
                 state = self._apply_diag(self._initial(state, batch, cdtype), step, buffer,
                                          inputs, weights)
@@ -278,7 +311,8 @@ class StatevectorProgram(torch.nn.Module):
         return next((b.device for b in self.buffers()), torch.device("cpu"))
 
     def _apply_local(self, state: torch.Tensor | None, mats: torch.Tensor, batch: int,
-                     cdtype: torch.dtype, perm: torch.Tensor | None) -> torch.Tensor:
+                     cdtype: torch.dtype,
+                     perm: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         n = self.n_qubits
         if state is None:  # product state: column 0 of each qubit's matrix
             out = product_state(mats[..., :, 0])  # (B?, 2**n)
@@ -286,8 +320,8 @@ class StatevectorProgram(torch.nn.Module):
         batched = mats.dim() == 4
         for lo, size in self.groups:
             block = kron_qubits(mats, lo, size)  # (B?, 2**size, 2**size)
-            if perm is not None:
-                block = block[..., perm, :]
+            if perm is not None:  # rows permuted: the following permutation folded in
+                block = permute_columns(block.T, *perm).T
             state = _apply_block(state, block, lo, size, n, batched)
         return state
 
