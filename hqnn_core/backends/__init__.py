@@ -15,7 +15,8 @@ from hqnn_core.errors import ConfigError
 
 BACKENDS = ("aer", "ibm")
 
-__all__ = ["BACKENDS", "CircuitSpec", "ShiftRunner", "make_executor", "make_runner"]
+__all__ = ["BACKENDS", "CircuitSpec", "ShiftRunner", "make_executor", "make_runner",
+           "set_status_callback"]
 
 
 def make_executor(layer: Any, *, backend: str, shots: int | None = None, noise: str | None = None,
@@ -54,3 +55,15 @@ def make_runner(layer: Any, *, backend: str, shots: int | None = None, noise: st
     runner = ShiftRunner(executor, n_angles=spec.n_angles, n_outputs=spec.n_outputs,
                          name=executor.name)
     return runner
+
+
+def set_status_callback(layer: Any, callback: Any) -> bool:
+    """Route a layer's IBM job status dictionaries to ``callback`` (e.g. training events).
+
+    Returns False (and does nothing) when the layer does not run on IBM Quantum.
+    """
+    executor = getattr(getattr(layer, "_runner", None), "executor", None)
+    if executor is None or not hasattr(executor, "status_callback"):
+        return False
+    executor.status_callback = callback
+    return True

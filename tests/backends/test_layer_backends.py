@@ -69,3 +69,15 @@ def test_noisy_layer_runs_end_to_end() -> None:
     x = _inputs(cfg, batch=2)
     with torch.no_grad():
         assert (noisy(x) - exact(x)).abs().max().item() > 0.03
+
+
+def test_status_callback_of_an_ibm_layer() -> None:
+    from hqnn_core.backends import set_status_callback
+
+    seen: list[dict] = []
+    layer = QuantumLayer(CASES[0], backend="ibm", ibm_backend="FakeManilaV2", shots=200, seed=0)
+    assert set_status_callback(layer, seen.append)
+    assert not set_status_callback(QuantumLayer(CASES[0]), seen.append)
+    with torch.no_grad():
+        layer(torch.rand(2, 3, generator=torch.Generator().manual_seed(0)))
+    assert [s["status"] for s in seen][-1] == "DONE"
