@@ -7,6 +7,7 @@ test`` installs it); without it the browser tests are skipped with a clear reaso
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -23,7 +24,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1400, "height": 900}
-STARTUP_SECONDS = 90  # upper bound for a cold start on a busy 2-core machine
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+STARTUP_SECONDS = 180  # upper bound for a cold start on a busy 2-core machine
 
 
 def _free_port() -> int:
@@ -40,11 +42,35 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def digits_demo_shipped() -> bool:
+    """Whether assets/models holds a demo model trained on the digits dataset."""
+    configs = sorted((ROOT / "assets" / "models").glob("*/config.json"))
+    return any(json.loads(path.read_text())["data"]["name"] == "digits" for path in configs)
+
+
+def seed_a_digits_run(runs_root: Path) -> None:
+    """Without a shipped demo model, give Classify a small trained digits model to use."""
+    from hqnn_core.config import DataConfig, RunConfig, TrainConfig
+    from hqnn_core.runs import RunStore
+    from hqnn_core.training import fit
+
+    cfg = RunConfig(data=DataConfig(name="digits", train_size=300, test_size=50),
+                    train=TrainConfig(epochs=2, batch_size=32))
+    fit(cfg, run_dir=RunStore(runs_root).new_run_dir(cfg))
+
+
 @pytest.fixture(scope="module")
-def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a freshly started studio (its runs go to a temporary folder)."""
+def studio_url(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[str]:
+    """Base URL of a freshly started studio (its runs go to a temporary folder).
+
+    The home page is opened once first: the first script run of the process goes through
+    app.py's ``st.navigation``, which makes Streamlit ignore the ``pages/`` folder's own
+    page discovery from then on, and it warms up the imports.
+    """
     port = _free_port()
     tmp = tmp_path_factory.mktemp("studio")
+    if not digits_demo_shipped():
+        seed_a_digits_run(tmp / "runs")
     env = {**os.environ, "HQNN_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
     log_path = tmp / "streamlit.log"
     with open(log_path, "wb") as log:
@@ -60,6 +86,11 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.5)
+        context = browser.new_context(viewport=VIEWPORT)
+        warm = context.new_page()
+        warm.goto(url, timeout=STARTUP_SECONDS * 1000)
+        warm.wait_for_selector(IDLE, state="attached", timeout=STARTUP_SECONDS * 1000)
+        context.close()
         yield url
     finally:
         server.terminate()
@@ -68,6 +99,12 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def digits_demo() -> bool:
+    """Whether Classify starts on a shipped digits demo model (else on a seeded run)."""
+    return digits_demo_shipped()
 
 
 @pytest.fixture(scope="module")

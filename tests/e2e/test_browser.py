@@ -6,7 +6,6 @@ Set ``HQNN_SCREENSHOTS=1`` to (re)write ``docs/screenshots/<page>.png`` at 1400x
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 
@@ -15,12 +14,14 @@ from PIL import Image
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
+expect.set_options(timeout=60_000)  # an upper bound for a busy machine, not a measurement
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 MAX_SHOT_BYTES = 300_000
 EXCEPTION = '[data-testid="stException"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+FIRST_BATCH_MS = 180_000  # loading data and the first batch on a busy machine (upper bound)
 EXPECTED_PAGES = {"Home", "Data", "Circuit", "Train", "Classify", "Experiments"}
 
 
@@ -69,12 +70,6 @@ def prediction(page):
     return page.locator('[data-testid="stMetric"]').filter(has_text="Prediction")
 
 
-def digits_demo_shipped() -> bool:
-    models = ROOT / "assets" / "models"
-    return any(json.loads((p / "config.json").read_text())["data"]["name"] == "digits"
-               for p in sorted(models.glob("*")) if (p / "config.json").is_file())
-
-
 def test_every_page_renders_without_an_exception(page, studio_url: str) -> None:
     page.goto(studio_url)
     wait_idle(page)
@@ -88,7 +83,8 @@ def test_every_page_renders_without_an_exception(page, studio_url: str) -> None:
         screenshot(page, title.lower())
 
 
-def test_draw_digits_and_read_the_prediction(page, studio_url: str) -> None:
+def test_draw_digits_and_read_the_prediction(page, studio_url: str,
+                                            digits_demo: bool) -> None:
     page.goto(f"{studio_url}/classify")
     wait_idle(page)
     picked = page.locator('[data-testid="stSelectbox"]').first.inner_text()
@@ -97,7 +93,7 @@ def test_draw_digits_and_read_the_prediction(page, studio_url: str) -> None:
     wait_idle(page)
     value = prediction(page).locator('[data-testid="stMetricValue"]').inner_text().strip()
     assert page.locator(EXCEPTION).count() == 0
-    if digits_demo_shipped():
+    if digits_demo:
         assert "digits" in picked
         assert value == "1", f"a drawn 1 was classified as {value}"
     else:
@@ -122,7 +118,7 @@ def test_start_a_training_run_and_stop_it(page, browser, studio_url: str) -> Non
     page.get_by_role("button", name="Start training").click()
     status = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Status:")
     expect(status).to_contain_text("running")
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()  # batches have arrived
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=FIRST_BATCH_MS)
 
     other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     other.goto(f"{studio_url}/train")
