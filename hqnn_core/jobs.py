@@ -309,17 +309,19 @@ class TrainingJob:
             for label, cfg in plan:
                 with self._lock:
                     progress = self._progress[label]
-                    if progress.done:
-                        continue
+                    done, run_dir, again = progress.done, progress.run_dir, progress.step > 0
+                if done:
+                    continue
                 if self._stop.is_set():
                     self._finish("stopped", "Stopped; press Resume to continue.")
                     return
-                with self._lock:
-                    if progress.run_dir is None:
-                        progress.run_dir = self._new_run_dir(cfg)
-                    run_dir, again = progress.run_dir, resume and progress.step > 0
-                result = fit(cfg, run_dir=run_dir, callbacks=(self._callback(label), *self._extra_callbacks),
-                             stop_event=self._stop, resume=again, data=data)
+                if run_dir is None:
+                    run_dir = self._new_run_dir(cfg)
+                    with self._lock:
+                        progress.run_dir = run_dir
+                callbacks = (self._callback(label), *self._extra_callbacks)
+                result = fit(cfg, run_dir=run_dir, callbacks=callbacks, stop_event=self._stop,
+                             resume=resume and again, data=data)
                 if result.status == "stopped":
                     self._finish("stopped", "Stopped; press Resume to continue.")
                     return

@@ -8,7 +8,6 @@ once so polling stops and the results appear.
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 import numpy as np
 import streamlit as st
@@ -18,8 +17,6 @@ from hqnn_core.errors import HqnnError
 from hqnn_core.jobs import Evaluation, JobSnapshot, TrainingJob
 from hqnn_core.viz_training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
-
-log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.runs import RunStore
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG_KEY = "hqnn_config"  # hqnn_ui.state.CONFIG_KEY
 POLLS = 240  # at most ~2 minutes of polling on a busy machine; a healthy run needs a few
 
