@@ -57,19 +57,19 @@ def goals() -> list[Goal]:
     """The three goals with the configurations this project uses to meet them."""
     mnist = {"name": "mnist", "root": mnist_root()}
     return [
-        Goal("digits", "digits, 10 classes, hybrid (linear front), 8 qubits", {
+        Goal("digits", "digits, 10 classes, hybrid (CNN front), 8 qubits", {
             "data": {"name": "digits"},
             "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2, "measurement": "zz"},
-            "model": {"kind": "hybrid", "front": "linear"},
-            "train": {"epochs": 30, "batch_size": 32, "lr": 0.01, "schedule": "cosine",
+            "model": {"kind": "hybrid", "front": "cnn"},
+            "train": {"epochs": 15, "batch_size": 32, "lr": 0.01, "schedule": "cosine",
                       "seed": 1},
         }, 0.95, demo_name="digits-hybrid"),
         Goal("mnist01", "MNIST 0 vs 1, quantum only, amplitude, 8 qubits", {
             "data": {**mnist, "classes": [0, 1]},
             "circuit": {"n_qubits": 8, "encoding": "amplitude", "layers": 3,
-                        "measurement": "probs"},
+                        "ansatz": "strongly_entangling", "measurement": "probs"},
             "model": {"kind": "quantum", "front": "none"},
-            "train": {"epochs": 3, "batch_size": 32, "lr": 0.05, "seed": 1},
+            "train": {"epochs": 2, "batch_size": 32, "lr": 0.05, "seed": 1},
         }, 0.99),
         Goal("mnist10", "MNIST, 10 classes, hybrid (CNN front), 8 qubits", {
             "data": {**mnist, "classes": list(range(10))},

@@ -95,3 +95,28 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     metrics = read_json(out / METRICS_FILE)
     assert metrics["status"] == "stopped" and metrics["epochs_done"] >= 1
     assert checkpoint.is_file()
+
+
+CONFIGS = sorted((REPO / "assets/configs").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_example_configs_are_valid(path):
+    from hqnn_core.config import RunConfig
+
+    cfg = RunConfig.from_json(path)
+    assert cfg.train.epochs >= 1
+
+
+def test_issue_config_reads_mnist_relative_to_the_repo(monkeypatch):
+    import dataclasses
+
+    from hqnn_core.config import RunConfig
+    from hqnn_core.data import load_dataset
+
+    if not (REPO.parent / "shared/data/mnist-10k").is_dir():
+        pytest.skip("the offline MNIST folder ../shared/data/mnist-10k is not beside the repo")
+    monkeypatch.chdir(REPO)
+    cfg = RunConfig.from_json(REPO / "assets/configs/mnist-hybrid-cnn.json")
+    data = load_dataset(dataclasses.replace(cfg.data, train_size=60, test_size=20))
+    assert data.image_shape == (1, 28, 28) and len(data.class_names) == 10
