@@ -14,20 +14,20 @@ from hqnn_core.runs import LoadedRun, RunStore, load_run
 from hqnn_core.viz import (basis_probability_figure, bloch_figure, bloch_vectors,
                            class_probability_figure)
 from hqnn_ui import state
+from hqnn_ui.runs import DEMO_MODELS, demo_model_dir
 from hqnn_ui.session import runs_root
 
 log = logging.getLogger(__name__)
 
-DEMO_ROOT = Path(__file__).resolve().parent.parent / "assets" / "models"
 PICKER_KEY = "classify_model"
 VIEW_PIXELS = 160
 
 
 def demo_models() -> list[Path]:
     """Shipped demo run folders under ``assets/models/``."""
-    if not DEMO_ROOT.is_dir():
+    if not DEMO_MODELS.is_dir():
         return []
-    return sorted(p for p in DEMO_ROOT.iterdir() if (p / "config.json").is_file())
+    return sorted(p.resolve() for p in DEMO_MODELS.iterdir() if (p / "config.json").is_file())
 
 
 def model_options() -> dict[str, str]:
@@ -40,20 +40,25 @@ def model_options() -> dict[str, str]:
         runs = []
     for run in runs:
         accuracy = f" · {run.test_accuracy:.0%}" if run.test_accuracy is not None else ""
-        options[f"Run · {run.id} ({run.dataset}, {run.kind}{accuracy})"] = str(run.path)
+        options[f"Run · {run.id} ({run.dataset}, {run.kind}{accuracy})"] = str(run.path.resolve())
     return options
 
 
 def model_picker() -> str | None:
-    """A selectbox of models; defaults to ``selected_run`` or the first demo model."""
+    """A selectbox of models; defaults to ``selected_run``, else the digits demo model.
+
+    The choice becomes the session's ``selected_run`` (the Hardware page reads it too).
+    """
     options = model_options()
     if not options:
         return None
     paths = list(options.values())
-    wanted = st.session_state.get(state.SELECTED_RUN_KEY)
-    index = paths.index(str(wanted)) if wanted is not None and str(wanted) in paths else 0
+    wanted = st.session_state.get(state.SELECTED_RUN_KEY) or demo_model_dir()
+    wanted = str(Path(wanted).resolve()) if wanted else None
+    index = paths.index(wanted) if wanted in paths else 0
     label = st.selectbox("Model", list(options), index=index, key=PICKER_KEY,
                          help="Shipped demo models and the runs you trained.")
+    st.session_state[state.SELECTED_RUN_KEY] = options[label]
     return options[label]
 
 
