@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from hqnn_core.backends import compare, ibm
-from hqnn_core.config import RunConfig
+from hqnn_core.config import CircuitConfig, RunConfig
 from hqnn_core.devices import (device_summary, fake_device_qubits, list_fake_devices,
                                transpile_for_device)
 from hqnn_core.errors import HqnnError
@@ -76,15 +76,26 @@ def devices_section(n_qubits: int) -> str:
     return device
 
 
+@st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
+def transpiled(circuit_cfg: dict, device: str) -> dict:
+    """Depth, two-qubit count, layout and operations of the circuit on a device (cached)."""
+    from hqnn_core.circuits.build import build_circuit
+
+    result = transpile_for_device(build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit,
+                                  device, seed=0)
+    return {"depth": result.depth, "two_qubit": result.two_qubit_count,
+            "layout": result.layout, "ops": result.op_counts}
+
+
 def transpile_section(subject: compare.Subject, device: str) -> None:
     """The current circuit transpiled for the device: depth and two-qubit count."""
     st.subheader(f"The circuit on {device}")
-    result = transpile_for_device(subject.layer.circuit, device, seed=0)
+    result = transpiled(subject.layer.config.to_dict(), device)
     cols = st.columns(3)
-    cols[0].metric("Depth", result.depth)
-    cols[1].metric("Two-qubit gates", result.two_qubit_count)
-    cols[2].metric("Layout", " ".join(map(str, result.layout)))
-    st.caption("Operations: " + ", ".join(f"{k} × {v}" for k, v in result.op_counts.items()))
+    cols[0].metric("Depth", result["depth"])
+    cols[1].metric("Two-qubit gates", result["two_qubit"])
+    cols[2].metric("Layout", " ".join(map(str, result["layout"])))
+    st.caption("Operations: " + ", ".join(f"{k} × {v}" for k, v in result["ops"].items()))
 
 
 def choose_subject(cfg: RunConfig) -> compare.Subject:
