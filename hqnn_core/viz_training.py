@@ -47,7 +47,7 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
     Per-epoch panels draw training as solid lines and validation as dashed lines; each
     label (e.g. "quantum", "classical twin") keeps one colour across all four panels.
     """
-    fig = make_subplots(rows=2, cols=2, shared_xaxes=False, vertical_spacing=0.16,
+    fig = make_subplots(rows=2, cols=2, shared_xaxes=False, vertical_spacing=0.22,
                         horizontal_spacing=0.08,
                         subplot_titles=("Loss per batch", "Accuracy per batch",
                                         "Loss per epoch", "Accuracy per epoch"))
@@ -71,7 +71,7 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
     fig.update_xaxes(title_text="epoch", dtick=1, row=2)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], row=2, col=2)
-    fig.update_layout(height=520, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", y=-0.12))
     return fig
 

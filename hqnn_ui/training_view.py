@@ -45,7 +45,7 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
                                 index=SCHEDULES.index(t.schedule))
         augment = c7.checkbox("Augment images", value=cfg.data.augment,
                               help="Small random shifts, rotations and stroke widths.")
-        twin = c8.checkbox("Train the classical twin alongside", key=TWIN_KEY,
+        twin = c8.checkbox("Classical twin alongside", key=TWIN_KEY,
                            help="The same network with the circuit replaced by a classical "
                                 "layer of the same width, trained after it for comparison.")
         started = st.form_submit_button("Start training", type="primary",
