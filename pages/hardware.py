@@ -54,7 +54,7 @@ def account_section() -> str | None:
             st.error(str(exc))
     if cols[1].button("List my IBM devices", disabled=source is None):
         try:
-            st.session_state[REAL_DEVICES_KEY] = ibm.list_ibm_devices(token)
+            st.session_state[REAL_DEVICES_KEY] = ibm.describe_ibm_devices(token)
         except HqnnError as exc:
             st.error(str(exc))
     return token
@@ -72,7 +72,8 @@ def devices_section(n_qubits: int) -> str:
     st.caption("Basis gates: " + ", ".join(summary["basis_gates"]))
     real = st.session_state.get(REAL_DEVICES_KEY)
     if real:
-        st.write("Your IBM devices: " + ", ".join(real))
+        st.write("Your IBM Quantum devices")
+        st.dataframe(pd.DataFrame(real), hide_index=True)
     return device
 
 
@@ -161,7 +162,7 @@ try:
                 subject.labels)
     if ROWS_KEY in st.session_state:
         show_rows(*st.session_state[ROWS_KEY])
-    real = st.session_state.get(REAL_DEVICES_KEY) or []
+    real = [d["name"] for d in st.session_state.get(REAL_DEVICES_KEY) or []]
     target = st.selectbox("Run through IBM Quantum Runtime on", [device] + real,
                           help="A fake device runs in runtime's local testing mode; real "
                                "devices need a token and queue like any job.")

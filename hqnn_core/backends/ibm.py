@@ -132,6 +132,19 @@ def list_ibm_devices(token: str | None = None, *, service: Any = None) -> list[s
                            "check the network connection.") from None
 
 
+def describe_ibm_devices(token: str | None = None) -> list[dict[str, Any]]:
+    """Qubits, basis gates and median error rates of each operational IBM device."""
+    from hqnn_core.devices import backend_summary
+
+    service = get_service(token)
+    try:
+        backends = service.backends(operational=True, simulator=False)
+        return sorted((backend_summary(b) for b in backends), key=lambda d: d["name"])
+    except Exception as exc:
+        raise BackendError(f"Could not read the IBM Quantum devices ({type(exc).__name__}); "
+                           "check the network connection.") from None
+
+
 def is_local(backend: Any) -> bool:
     """True if ``backend`` runs in runtime's local testing mode (a fake device or Aer)."""
     from qiskit_aer import AerSimulator

@@ -58,3 +58,15 @@ def test_local_testing_mode_is_seeded(z_spec: CircuitSpec, angles: np.ndarray) -
     again = make_runner(z_spec, backend="ibm", ibm_backend="FakeManilaV2", shots=500, seed=4)
     assert first.executor.local
     assert torch.equal(first(x), again(x))
+
+
+def test_device_descriptions_use_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    class OfflineService:
+        def backends(self, **_: object) -> list:
+            return [FakeManilaV2()]
+
+    monkeypatch.setattr(ibm, "get_service", lambda token=None: OfflineService())
+    (row,) = ibm.describe_ibm_devices("not-a-real-token")
+    assert row["name"] == "fake_manila" and row["qubits"] == 5
