@@ -27,6 +27,7 @@ from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import compile_circuit, flatten
 from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
+from hqnn_core.simulator.fused import FusedPath, fused_plan
 from hqnn_core.simulator.readout import readout_prefix, z_sign_matrix
 
 BACKENDS = ("exact", "aer", "ibm")
@@ -40,8 +41,11 @@ class QuantumLayer(torch.nn.Module):
 
     ``layer(x)`` maps ``(..., n_features)`` to ``(..., n_outputs)``: expectations of
     ``layer.observables`` (measurement ``z``/``zz``) or basis-state probabilities
-    (``probs``).
+    (``probs``). ``use_fused`` (default True) lets small product-state circuits take the
+    fused path with a hand-written backward; set it False to use plain autograd.
     """
+
+    use_fused: bool = True
 
     def __init__(self, config: CircuitConfig, *, backend: str = "exact",
                  shots: int | None = None, noise: str | None = None,
@@ -71,6 +75,8 @@ class QuantumLayer(torch.nn.Module):
         compiled = compile_circuit(self.circuit, list(built.inputs), list(built.weights))
         self.program = StatevectorProgram(compiled)
         self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
+        plan = fused_plan(self.program, self._n_forward)
+        self._fused = FusedPath(self.program, plan) if plan is not None else None
         if config.measurement == "probs":
             self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
             self.register_buffer("readout_inverse", torch.tensor(np.argsort(readout_index)),
@@ -145,13 +151,18 @@ class QuantumLayer(torch.nn.Module):
         if self._runner is not None:
             out = self._runner(self.gate_angles(flat))
         else:
-            state = self.program(self.input_values(flat), self.weights, self._n_forward)
-            probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
+            probs = self._probabilities(self.input_values(flat))  # (B, 2**n)
             if self.config.measurement == "probs":
                 out = permute_columns(probs, self.readout_index, self.readout_inverse)
             else:
                 out = probs @ self.readout_matrix.to(probs.dtype)
         return out.reshape(*lead, self.n_outputs)
+
+    def _probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self._fused is not None and self.use_fused:
+            return self._fused.probabilities(inputs, self.weights)
+        state = self.program(inputs, self.weights, self._n_forward)
+        return torch.view_as_real(state).square().sum(-1)
 
     def statevector(self, x: torch.Tensor) -> torch.Tensor:
         """Exact final states (..., 2**n) for features (..., n_features)."""

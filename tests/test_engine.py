@@ -193,3 +193,42 @@ def test_zero_amplitude_blocks_give_finite_gradients() -> None:
     layer(x).sum().backward()
     assert torch.isfinite(x.grad).all()
     assert torch.isfinite(layer.weights.grad).all()
+
+
+@pytest.mark.parametrize("cfg", [
+    CircuitConfig(n_qubits=4),
+    CircuitConfig(n_qubits=3, encoding="dense_angle", ansatz="strongly_entangling", layers=3,
+                  measurement="probs"),
+    CircuitConfig(n_qubits=5, ansatz="efficient_su2", measurement="zz", entanglement="full"),
+    CircuitConfig(n_qubits=2, encoding="angle", ansatz="real_amplitudes", rotation="x"),
+    CircuitConfig(n_qubits=6, encoding="angle", rotation="x", layers=1),
+])
+def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
+    """The hand-written backward of the fused path gives autograd's numbers."""
+    layer = QuantumLayer(cfg, dtype=torch.float64, seed=0)
+    assert layer._fused is not None
+    x = torch.rand(4, layer.n_features, dtype=torch.float64,
+                   generator=torch.Generator().manual_seed(0)).requires_grad_()
+    readout = torch.randn(layer.n_outputs, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(1))
+    results = []
+    for fused in (True, False):
+        layer.use_fused = fused
+        x.grad, layer.weights.grad = None, None
+        out = layer(x)
+        (out @ readout).sum().backward()
+        results.append((out.detach(), x.grad.clone(), layer.weights.grad.clone()))
+    for fast, reference in zip(*results):
+        torch.testing.assert_close(fast, reference, atol=1e-12, rtol=0)
+
+
+def test_fused_path_passes_gradcheck() -> None:
+    layer = QuantumLayer(CircuitConfig(n_qubits=3, ansatz="efficient_su2", measurement="zz"),
+                         dtype=torch.float64, seed=2)
+    assert layer._fused is not None
+    x = torch.rand(3, 3, dtype=torch.float64).requires_grad_()
+
+    def f(inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(layer, {"weights": weights}, (inputs,))
+
+    assert torch.autograd.gradcheck(f, (x, layer.weights.detach().clone().requires_grad_()))
