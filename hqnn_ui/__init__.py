@@ -2,5 +2,11 @@
 
 ``state``: the session's configuration, training job and URL; ``navigation``: the page
 registry; ``sidebar``: the shared sidebar; ``presentation``: the live-demo mode;
-``widgets``: small page-boundary helpers.
+``forms``: widgets bound to the configuration; ``runs``: the run store for pages;
+``threads``: a workaround that keeps qiskit usable across Streamlit's script threads
+(it runs on import, before any page can touch qiskit).
 """
+
+from hqnn_ui.threads import import_qiskit_in_lasting_thread
+
+import_qiskit_in_lasting_thread()

@@ -67,3 +67,28 @@ def test_presentation_mode_shows_guided_steps_and_a_draw_shortcut(studio: AppTes
     at.button(key="presentation_leave").click().run()
     assert at.sidebar.toggle(key="presentation_mode").value is False
     assert not [b for b in at.button if b.key == "presentation_leave"]
+
+
+def test_qiskit_survives_streamlit_script_threads() -> None:
+    """qiskit first imported through hqnn_ui in a short-lived thread (as a Streamlit script
+    run does) stays usable from later threads; without the guard this segfaults."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import threading\n"
+        "def run():\n"
+        "    import hqnn_ui\n"
+        "    from qiskit.circuit import ParameterVector, QuantumCircuit\n"
+        "    x = ParameterVector('x', 3); qc = QuantumCircuit(3)\n"
+        "    for q in range(3): qc.ry(x[q], q)\n"
+        "for _ in range(4):\n"
+        "    t = threading.Thread(target=run); t.start(); t.join()\n"
+        "print('survived')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "survived" in done.stdout

@@ -1,0 +1,45 @@
+"""The Circuit page: the controls change the configuration, the drawing and the counts."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from streamlit.testing.v1 import AppTest
+
+CONFIG_KEY = "hqnn_config"
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_renders_the_default_circuit_with_counts_and_exports(
+        open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    assert not at.exception
+    assert metric(at, "Qubits") == "4"
+    assert int(metric(at, "Parameters")) > 4
+    assert len(at.image) >= 2  # the circuit and its transpiled version
+    assert int(metric(at, "Two-qubit gates on device")) >= 1
+    assert {b.label for b in at.get("download_button")} == {"Download OpenQASM 3",
+                                                             "Download QPY"}
+
+
+def test_changing_qubits_updates_config_and_stats(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    params = int(metric(at, "Parameters"))
+    at.slider(key="w.circuit.n_qubits").set_value(3).run()
+    assert not at.exception
+    assert at.session_state[CONFIG_KEY].circuit.n_qubits == 3
+    assert metric(at, "Qubits") == "3"
+    assert int(metric(at, "Parameters")) < params
+    assert "3 qubits" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_an_impossible_combination_shows_the_reason(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    at.selectbox(key="w.circuit.encoding").set_value("amplitude")
+    at.toggle(key="w.circuit.reupload").set_value(True).run()
+    assert not at.exception
+    assert any("cannot be re-uploaded" in e.value for e in at.error)
+    assert at.session_state[CONFIG_KEY].circuit.encoding == "angle"
