@@ -201,7 +201,7 @@ def test_zero_amplitude_blocks_give_finite_gradients() -> None:
                   measurement="probs"),
     CircuitConfig(n_qubits=5, ansatz="efficient_su2", measurement="zz", entanglement="full"),
     CircuitConfig(n_qubits=2, encoding="angle", ansatz="real_amplitudes", rotation="x"),
-    CircuitConfig(n_qubits=6, encoding="angle", rotation="x", layers=1),
+    CircuitConfig(n_qubits=6, encoding="angle", rotation="x", layers=2),
 ])
 def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
     """The hand-written backward of the fused path gives autograd's numbers."""
