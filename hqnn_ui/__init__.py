@@ -2,11 +2,14 @@
 
 ``state``: the session's configuration, training job and URL; ``navigation``: the page
 registry; ``sidebar``: the shared sidebar; ``presentation``: the live-demo mode;
-``forms``: widgets bound to the configuration; ``runs``: the run store for pages;
-``threads``: a workaround that keeps qiskit usable across Streamlit's script threads
-(it runs on import, before any page can touch qiskit).
+``forms``: widgets bound to the configuration; ``runs``: the run store for pages.
+
+Importing this package first loads qiskit on a lasting thread
+(:func:`hqnn_core.qiskit_thread.load_qiskit`): Streamlit runs every script run on a new
+short-lived thread, and qiskit 2.6 segfaults once the thread that imported it has exited.
+app.py imports hqnn_ui before anything else touches qiskit.
 """
 
-from hqnn_ui.threads import import_qiskit_in_lasting_thread
+from hqnn_core.qiskit_thread import load_qiskit
 
-import_qiskit_in_lasting_thread()
+load_qiskit()
