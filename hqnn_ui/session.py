@@ -15,11 +15,8 @@ import streamlit as st
 
 from hqnn_core.config import RunConfig
 from hqnn_core.jobs import TrainingJob, get_registry
-from hqnn_core.qiskit_thread import load_qiskit
 from hqnn_core.runs import default_runs_root
 from hqnn_ui import state
-
-load_qiskit()  # before any page builds a circuit on a short-lived script thread
 
 SESSION_PARAM = "session"
 SESSION_KEY = "hqnn_session_key"
