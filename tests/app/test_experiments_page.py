@@ -1,0 +1,75 @@
+"""The Experiments page: the run table, comparing runs, downloads, the command, deleting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from streamlit.testing.v1 import AppTest
+
+from hqnn_core.checkpoint import METRICS_FILE, WEIGHTS_FILE, atomic_write_json
+from hqnn_core.config import CircuitConfig, RunConfig
+from hqnn_core.runs import RunStore
+
+
+def make_run(root: Path, n_qubits: int, accuracy: float) -> Path:
+    """A finished run folder with a short learning curve (no training needed)."""
+    store = RunStore(root)
+    run_dir = store.new_run_dir(RunConfig(circuit=CircuitConfig(n_qubits=n_qubits)))
+    history = {"batch": [{"epoch": 0, "step": s, "loss": 2.0 - s / 10, "acc": s / 10}
+                         for s in range(1, 5)],
+               "epoch": [{"epoch": 0, "step": 4, "loss": 1.6, "acc": 0.4, "val_loss": 1.7,
+                          "val_acc": 0.35}]}
+    atomic_write_json(run_dir / METRICS_FILE, {"status": "completed", "test_accuracy": accuracy,
+                                               "train_seconds": 3.5, "history": history})
+    (run_dir / WEIGHTS_FILE).write_bytes(b"weights")
+    store.refresh(run_dir.name)
+    return run_dir
+
+
+def select_rows(at: AppTest, rows: list[int]) -> AppTest:
+    at.session_state["runs_table_0"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_no_runs_yet(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("experiments.py")
+    assert not at.exception
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_table_lists_the_runs(runs_dir: Path, open_page: Callable[[str], AppTest]) -> None:
+    make_run(runs_dir, 3, 0.8)
+    make_run(runs_dir, 5, 0.9)
+    at = open_page("experiments.py")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2
+    assert sorted(table["accuracy"]) == [0.8, 0.9]
+    assert set(table["circuit"]) == {"3 qubits · angle", "5 qubits · angle"}
+
+
+def test_selecting_runs_compares_them_and_offers_downloads(
+        runs_dir: Path, open_page: Callable[[str], AppTest]) -> None:
+    make_run(runs_dir, 3, 0.8)
+    newest = make_run(runs_dir, 5, 0.9)
+    at = select_rows(open_page("experiments.py"), [1, 0])
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1
+    assert at.session_state["selected_run"] == str(newest.resolve())
+    assert f"hqnn train config.json --out runs/{newest.name}" in [c.value for c in at.code]
+    labels = {b.label for b in at.get("download_button")}
+    assert labels == {"Download config.json", "Download model.safetensors"}
+
+
+def test_deleting_asks_first(runs_dir: Path, open_page: Callable[[str], AppTest]) -> None:
+    run_dir = make_run(runs_dir, 3, 0.8)
+    at = select_rows(open_page("experiments.py"), [0])
+    at.button(key="experiments_delete").click().run()
+    assert run_dir.exists()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    at.button(key="experiments_delete_yes").click().run()
+    assert not at.exception
+    assert not run_dir.exists()
+    assert any("No runs yet" in i.value for i in at.info)
+    assert "selected_run" not in at.session_state

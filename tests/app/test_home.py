@@ -1,0 +1,51 @@
+"""The Home page: the workflow, the current state, the latest run and the one-click demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hqnn_core.checkpoint import METRICS_FILE, atomic_write_json
+from hqnn_core.config import RunConfig
+from hqnn_core.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_renders_the_workflow_and_the_current_state(studio: AppTest) -> None:
+    at = studio.run()
+    assert not at.exception
+    links = [link.value for link in at.main.get("page_link")]
+    assert "Pick a dataset and classes" in links
+    assert "Design the quantum circuit" in links
+    assert any("4 qubits" in m.value for m in at.main.markdown)
+    assert any("No runs yet" in c.value for c in at.main.caption)
+
+
+def test_shows_the_latest_run(runs_dir: Path, studio: AppTest) -> None:
+    store = RunStore(runs_dir)
+    run_dir = store.new_run_dir(RunConfig(), name="first_try")
+    atomic_write_json(run_dir / METRICS_FILE, {"status": "completed", "test_accuracy": 0.875})
+    store.refresh(run_dir.name)
+    at = studio.run()
+    latest = next(m.value for m in at.main.markdown if "Latest run" in m.value)
+    assert "first_try" in latest and "87.5 %" in latest
+
+
+def test_demo_selects_the_shipped_model_and_opens_classify(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, studio: AppTest) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    import hqnn_ui.runs
+
+    demo = tmp_path / "models" / hqnn_ui.runs.DEMO_MODEL
+    demo.mkdir(parents=True)
+    (demo / "config.json").write_text(json.dumps(RunConfig().to_dict()))
+    monkeypatch.setattr(hqnn_ui.runs, "DEMO_MODELS", tmp_path / "models")
+    at = studio.run()
+    at.button(key="home_demo").click().run()
+    assert at.session_state["selected_run"] == str(demo)
+    assert at.title[0].value == "Classify"
+    assert not at.exception
