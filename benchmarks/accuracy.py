@@ -72,10 +72,10 @@ def goals() -> list[Goal]:
             "train": {"epochs": 2, "batch_size": 32, "lr": 0.05, "seed": 1},
         }, 0.99),
         Goal("mnist10", "MNIST, 10 classes, hybrid (CNN front), 8 qubits", {
-            "data": {**mnist, "classes": list(range(10))},
+            "data": {**mnist, "classes": list(range(10)), "augment": True},
             "circuit": {"n_qubits": 8, "encoding": "angle", "ansatz": "hardware_efficient",
                         "layers": 2, "entanglement": "circular", "measurement": "zz"},
-            "model": {"kind": "hybrid", "front": "cnn"},
+            "model": {"kind": "hybrid", "front": "cnn", "dropout": 0.25},
             "train": {"epochs": 6, "batch_size": 64, "lr": 0.01, "schedule": "cosine",
                       "seed": 1},
         }, 0.985, max_time_ratio=3.0, demo_name="mnist-hybrid"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +120,18 @@ def test_unknown_config_keys_are_named():
         RunConfig.from_dict({"train": {"epochz": 3}})
     with pytest.raises(ConfigError, match="modle"):
         RunConfig.from_dict({"modle": {}})
+
+
+DEMO_ROOT = Path(__file__).resolve().parents[1] / "assets/models"
+DEMOS = sorted(p for p in DEMO_ROOT.glob("*") if (p / CONFIG_FILE).is_file())
+
+
+@pytest.mark.parametrize("folder", DEMOS, ids=[p.name for p in DEMOS])
+def test_shipped_demo_models_load_and_are_small(folder):
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    assert size < 600_000, f"{folder.name} is {size} bytes"
+    run = load_run(folder)
+    assert run.metrics["status"] == "completed" and run.metrics["test_accuracy"] > 0.9
+    assert len(run.class_names) == 10 and run.model.quantum_layer is not None
+    probs = run.predict_tensor(torch.zeros(2, *run.image_shape))
+    assert probs.shape == (2, 10)
