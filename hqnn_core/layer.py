@@ -159,7 +159,7 @@ class QuantumLayer(torch.nn.Module):
         return out.reshape(*lead, self.n_outputs)
 
     def _probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self._fused is not None and self.use_fused:
+        if self._fused is not None and self.use_fused and self._fused.applies_to(inputs):
             return self._fused.probabilities(inputs, self.weights)
         state = self.program(inputs, self.weights, self._n_forward)
         return torch.view_as_real(state).square().sum(-1)

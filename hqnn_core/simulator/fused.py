@@ -2,23 +2,24 @@
 
 Shape: a product-state encoding (one rotation sequence per qubit, angles from the inputs)
 followed by weight-only rotation layers and CNOT-type permutations, read out in the Z
-basis, on at most ``MAX_QUBITS`` qubits. Then the whole trainable part is one small
-unitary ``U`` whose derivatives ``dU/dθ_k`` are computed together in forward mode (one
-extra batch axis, no Python loop per parameter), and the state's derivatives with respect
-to the encoding angles come from the same product formula. The backward pass is then
-three small tensor contractions instead of the autograd graph of a few dozen tiny
-operations, which is what dominates the cost at small qubit counts.
+basis, on at most ``MAX_QUBITS`` qubits, on the CPU. Then the whole trainable part is one
+small unitary ``U`` whose derivatives ``dU/dθ_k`` are computed together in forward mode
+(one extra batch axis, no loop per parameter), and the state's derivatives with respect to
+the encoding angles come from the same product formula. The backward pass is three small
+contractions instead of the autograd graph of a few dozen tiny operations.
 
-The autograd path in ``engine.py`` stays the reference: tests compare the two.
+At these sizes the cost is per-operation overhead, not arithmetic, so the math runs in
+NumPy (complex128, about a microsecond per call) and crosses into torch once each way. The
+autograd path in ``engine.py`` stays the reference: tests compare the two to 1e-12.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import LocalStep, PermStep
-from hqnn_core.simulator.engine import StatevectorProgram, kron_qubits, product_state
+from hqnn_core.simulator.engine import StatevectorProgram
 
 MAX_QUBITS = 6
 _KINDS = {"rx", "ry", "rz"}  # d/dθ R(θ) = R(θ + π) / 2 for these
@@ -35,76 +36,108 @@ def fused_plan(program: StatevectorProgram, n_steps: int) -> list[object] | None
     encoder = program.batched_tables[program.batched_ids[id(first)]]
     if not (encoder.uniform and set(encoder.sequence) <= _KINDS):
         return None
-    shared = program.shared_table
     rest = steps[1:]
     for step in rest:
-        if isinstance(step, PermStep):
-            continue
-        if not (isinstance(step, LocalStep) and not step.batched):
+        if not (isinstance(step, PermStep) or (isinstance(step, LocalStep) and not step.batched)):
             return None
+    shared = program.shared_table
     if any(isinstance(s, LocalStep) for s in rest):
         if shared is None or not (shared.uniform and set(shared.sequence) <= _KINDS):
             return None
     return rest
 
 
-def rotations_with_derivatives(angles: torch.Tensor, kinds: list[str]
-                               ) -> tuple[torch.Tensor, torch.Tensor]:
+def _fill_rotation(out: np.ndarray, kind: str, c: np.ndarray, s: np.ndarray) -> None:
+    """Write R(θ) with half-angle cos/sin ``c, s`` into ``out`` (..., 2, 2)."""
+    if kind == "ry":
+        out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = c, -s, s, c
+    elif kind == "rx":
+        out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = c, -1j * s, -1j * s, c
+    else:
+        out[..., 0, 0], out[..., 1, 1] = c - 1j * s, c + 1j * s
+
+
+def rotations_with_derivatives(angles: np.ndarray, kinds: list[str]
+                               ) -> tuple[np.ndarray, np.ndarray]:
     """Per-qubit products M = R_{D-1}...R_0 and dM/dθ_d for angles (..., n, D).
 
-    Returns M (..., n, 2, 2) and dM (..., n, D, 2, 2), complex.
+    Returns M (..., n, 2, 2) and dM (..., n, D, 2, 2), complex128.
     """
-    half = angles * 0.5
-    c, s = torch.cos(half), torch.sin(half)
-    mats, derivs = [], []
+    c, s = np.cos(angles * 0.5), np.sin(angles * 0.5)
+    rot = np.zeros(angles.shape + (2, 2), dtype=np.complex128)
+    drot = np.zeros_like(rot)
     for d, kind in enumerate(kinds):
-        cc = torch.stack([c[..., d], -s[..., d]])  # base and shifted by π
-        ss = torch.stack([s[..., d], c[..., d]])
-        re, im = gates.ROTATIONS[kind](cc, ss)
-        both = torch.complex(re, im) if im is not None else re.to(_complex(re.dtype))
-        mats.append(both[0])
-        derivs.append(both[1] * 0.5)
+        _fill_rotation(rot[..., d, :, :], kind, c[..., d], s[..., d])
+        _fill_rotation(drot[..., d, :, :], kind, -0.5 * s[..., d], 0.5 * c[..., d])
     depth = len(kinds)
-    total = mats[0]
+    total = rot[..., 0, :, :]
     for d in range(1, depth):
-        total = mats[d] @ total
+        total = rot[..., d, :, :] @ total
     partials = []
     for d in range(depth):
-        term = derivs[d]
+        term = drot[..., d, :, :]
         for before in range(d - 1, -1, -1):
-            term = term @ mats[before]
+            term = term @ rot[..., before, :, :]
         for after in range(d + 1, depth):
-            term = mats[after] @ term
+            term = rot[..., after, :, :] @ term
         partials.append(term)
-    return total, torch.stack(partials, dim=-3)
+    return total, np.stack(partials, axis=-3)
 
 
-def _complex(dtype: torch.dtype) -> torch.dtype:
-    return torch.complex128 if dtype == torch.float64 else torch.complex64
+def _kron_factors(factors: np.ndarray, matrices: bool) -> np.ndarray:
+    """Kronecker product over the qubit axis (-3 for matrices, -2 for vectors), qubit 0 least
+    significant: (..., n, a[, b]) -> (..., a**n[, b**n])."""
+    axis = -3 if matrices else -2
+    out = np.take(factors, 0, axis=axis)
+    for q in range(1, factors.shape[axis]):
+        high = np.take(factors, q, axis=axis)
+        if matrices:
+            out = (high[..., :, None, :, None] * out[..., None, :, None, :])
+            out = out.reshape(*out.shape[:-4], out.shape[-4] * out.shape[-3],
+                              out.shape[-2] * out.shape[-1])
+        else:
+            out = (high[..., :, None] * out[..., None, :]).reshape(*out.shape[:-1], -1)
+    return out
+
+
+def _replace_each(base: np.ndarray, derivative: np.ndarray, factor_dims: int) -> np.ndarray:
+    """Factors with one qubit's factor swapped for its derivative, for every (qubit, slot).
+
+    base (..., n, *F), derivative (..., n, D, *F) -> (..., n, D, n, *F).
+    """
+    n = base.shape[-1 - factor_dims]
+    mask = np.eye(n, dtype=bool).reshape(n, 1, n, *([1] * factor_dims))
+    lead = base.shape[:-1 - factor_dims]
+    base_view = base.reshape(*lead, 1, 1, n, *base.shape[-factor_dims:])
+    deriv_view = np.expand_dims(derivative, axis=-1 - factor_dims)
+    return np.where(mask, deriv_view, base_view)
 
 
 class _FusedProbabilities(torch.autograd.Function):
     @staticmethod
     def forward(ctx, enc_angles: torch.Tensor, shared_angles: torch.Tensor,  # type: ignore[override]
                 plan: "FusedPath") -> torch.Tensor:
-        psi, dpsi = plan.encoded_states(enc_angles)  # (B, N), (B, n*De, N)
-        unitary, jacobian = plan.unitary_and_jacobian(shared_angles)  # (N, N), (P, N, N)
+        psi, dpsi = plan.encoded_states(enc_angles.detach().numpy())
+        unitary, jacobian = plan.unitary_and_jacobian(shared_angles.detach().numpy())
         phi = psi @ unitary.T  # (B, N)
-        ctx.save_for_backward(psi, dpsi, phi, unitary, jacobian)
+        ctx.saved = (psi, dpsi, phi, unitary, jacobian)
         ctx.dtypes = (enc_angles.dtype, shared_angles.dtype)
-        return torch.view_as_real(phi).square().sum(-1)
+        probs = phi.real**2 + phi.imag**2
+        return torch.from_numpy(probs).to(enc_angles.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        psi, dpsi, phi, unitary, jacobian = ctx.saved_tensors
-        weighted = 2 * grad.to(phi.real.dtype) * phi  # (B, N): dL/dt = Re <weighted, dphi/dt>
+        psi, dpsi, phi, unitary, jacobian = ctx.saved
+        weighted = 2 * grad.detach().double().numpy() * phi  # dL/dt = Re <weighted, dphi/dt>
         grad_enc = grad_shared = None
         if ctx.needs_input_grad[0]:
             pulled = weighted.conj() @ unitary  # (B, N)
-            grad_enc = torch.einsum("bj,bmj->bm", pulled, dpsi).real.to(ctx.dtypes[0])
-        if ctx.needs_input_grad[1] and jacobian.shape[0]:
+            grad_enc = torch.from_numpy(
+                np.einsum("bj,bmj->bm", pulled, dpsi).real).to(ctx.dtypes[0])
+        if ctx.needs_input_grad[1]:
             overlap = weighted.conj().T @ psi  # (N, N)
-            grad_shared = (jacobian * overlap).sum((-1, -2)).real.to(ctx.dtypes[1])
+            grad_shared = torch.from_numpy(
+                np.einsum("kij,ij->k", jacobian, overlap).real).to(ctx.dtypes[1])
         return grad_enc, grad_shared, None
 
 
@@ -116,80 +149,68 @@ class FusedPath:
         self.rest = rest
         self.n = program.n_qubits
         self.encoder = program.batched_tables[program.batched_ids[id(program.steps[0])]]
-        self._perm_cache: dict[tuple[torch.dtype, torch.device], dict[int, torch.Tensor]] = {}
+        eye = np.eye(2**self.n, dtype=np.complex128)
+        self.perms = {id(s): eye[s.perm] for s in rest if isinstance(s, PermStep)}
+        self.order = self._jacobian_order()
+
+    def applies_to(self, inputs: torch.Tensor) -> bool:
+        """The fused path runs on the CPU outside of torch.func transforms."""
+        return inputs.device.type == "cpu" and not torch._C._functorch.is_functorch_wrapped_tensor(
+            inputs)
 
     def probabilities(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """(B, 2**n) basis-state probabilities after the fused steps."""
         enc_angles = self.encoder.angles(inputs, weights)
         shared = self.program.shared_table
-        if shared is not None:
-            shared_angles = shared.angles(None, weights)
-        else:
-            shared_angles = weights[:0]
+        shared_angles = shared.angles(None, weights) if shared is not None else weights[:0]
         return _FusedProbabilities.apply(enc_angles, shared_angles, self)
 
-    def encoded_states(self, enc_angles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, n = enc_angles.shape[0], self.n
-        kinds = self.encoder.sequence
-        angles = enc_angles.reshape(batch, n, len(kinds))
-        mats, derivs = rotations_with_derivatives(angles, kinds)
+    def encoded_states(self, enc_angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ψ (B, N) and dψ/d(angle) (B, n*D, N) of the product-state encoding."""
+        batch, n, kinds = enc_angles.shape[0], self.n, self.encoder.sequence
+        mats, derivs = rotations_with_derivatives(
+            enc_angles.astype(np.float64).reshape(batch, n, len(kinds)), kinds)
         vecs, dvecs = mats[..., :, 0], derivs[..., :, 0]  # (B, n, 2), (B, n, D, 2)
-        eye = torch.eye(n, dtype=torch.bool, device=vecs.device).view(n, 1, n, 1)
-        replaced = torch.where(eye, dvecs.unsqueeze(-2), vecs[:, None, None])  # (B,n,D,n,2)
-        psi = product_state(vecs)
-        dpsi = product_state(replaced).reshape(batch, n * len(kinds), 2**n)
-        return psi, dpsi
+        psi = _kron_factors(vecs, matrices=False)
+        dpsi = _kron_factors(_replace_each(vecs, dvecs, 1), matrices=False)
+        return psi, dpsi.reshape(batch, n * len(kinds), 2**n)
 
-    def unitary_and_jacobian(self, shared_angles: torch.Tensor
-                             ) -> tuple[torch.Tensor, torch.Tensor]:
+    def unitary_and_jacobian(self, shared_angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """U (N, N) of the weight-only steps and dU/dθ (P, N, N) in the table's angle order."""
         n, dim = self.n, 2**self.n
-        cdtype = _complex(shared_angles.dtype)
         shared = self.program.shared_table
-        factors: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        blocks = dblocks = None
         if shared is not None:
             kinds = shared.sequence
-            angles = shared_angles.reshape(shared.n_steps, n, len(kinds))
+            angles = shared_angles.astype(np.float64).reshape(shared.n_steps, n, len(kinds))
             mats, derivs = rotations_with_derivatives(angles, kinds)
-            eye = torch.eye(n, dtype=torch.bool, device=mats.device).view(n, 1, n, 1, 1)
-            replaced = torch.where(eye, derivs.unsqueeze(-3), mats[:, None, None])
-            blocks = kron_qubits(mats, 0, n)  # (L, N, N)
-            dblocks = kron_qubits(replaced, 0, n).reshape(shared.n_steps, -1, dim, dim)
-        perms = self._permutation_matrices(cdtype, shared_angles.device)
+            blocks = _kron_factors(mats, matrices=True)  # (L, N, N)
+            dblocks = _kron_factors(_replace_each(mats, derivs, 2), matrices=True)
+            dblocks = dblocks.reshape(shared.n_steps, -1, dim, dim)
+        factors = []
         for step in self.rest:
             if isinstance(step, PermStep):
-                factors.append((perms[id(step)], None))
+                factors.append((self.perms[id(step)], None))
             else:
                 j = self.program.shared_ids[id(step)]
                 factors.append((blocks[j], dblocks[j]))
-        prefix = [torch.eye(dim, dtype=cdtype, device=shared_angles.device)]
+        prefix = [np.eye(dim, dtype=np.complex128)]
         for matrix, _ in factors:
             prefix.append(matrix @ prefix[-1])
-        suffix = torch.eye(dim, dtype=cdtype, device=shared_angles.device)
-        pieces: list[torch.Tensor] = []
+        suffix = np.eye(dim, dtype=np.complex128)
+        pieces = []
         for t in range(len(factors) - 1, -1, -1):
             matrix, derivative = factors[t]
             if derivative is not None:
                 pieces.append(suffix @ derivative @ prefix[t])
             suffix = suffix @ matrix
+        if self.order is None:
+            return prefix[-1], np.zeros((0, dim, dim), dtype=np.complex128)
         pieces.reverse()
-        order = self._jacobian_order()
-        if order is None:
-            return prefix[-1], torch.zeros(0, dim, dim, dtype=cdtype)
-        pieces.append(torch.zeros(1, dim, dim, dtype=cdtype, device=shared_angles.device))
-        return prefix[-1], torch.cat(pieces)[order.to(shared_angles.device)]
+        pieces.append(np.zeros((1, dim, dim), dtype=np.complex128))
+        return prefix[-1], np.concatenate(pieces)[self.order]
 
-    def _permutation_matrices(self, cdtype: torch.dtype,
-                              device: torch.device) -> dict[int, torch.Tensor]:
-        key = (cdtype, device)
-        if key not in self._perm_cache:
-            eye = torch.eye(2**self.n, dtype=cdtype, device=device)
-            self._perm_cache[key] = {
-                id(step): eye[torch.as_tensor(step.perm, device=device)]
-                for step in self.rest if isinstance(step, PermStep)
-            }
-        return self._perm_cache[key]
-
-    def _jacobian_order(self) -> torch.Tensor | None:
+    def _jacobian_order(self) -> np.ndarray | None:
         """Pieces come in step order; the shared table's angles are in table order."""
         shared = self.program.shared_table
         if shared is None:
@@ -197,11 +218,11 @@ class FusedPath:
         used = [self.program.shared_ids[id(s)] for s in self.rest if isinstance(s, LocalStep)]
         per = self.n * len(shared.sequence)
         position = {table_index: k for k, table_index in enumerate(used)}
-        order = []
+        order: list[int] = []
         for table_index in range(shared.n_steps):
             if table_index in position:
                 k = position[table_index]
                 order.extend(range(k * per, (k + 1) * per))
             else:  # a layer the readout does not see: zero gradient
                 order.extend([len(used) * per] * per)
-        return torch.tensor(order)
+        return np.array(order)
