@@ -37,13 +37,13 @@ def render_banner() -> None:
     columns = st.columns(len(steps) + 2, vertical_alignment="center")
     for number, (column, page) in enumerate(zip(columns, steps), start=1):
         with column:
-            navigation.page_link(page.file, label=f"{number}. {page.purpose}")
+            navigation.page_link(page.file, label=f"{number}. {page.title}", help=page.purpose)
     with columns[-2]:
         if navigation.spec("classify.py").exists and st.button(
                 "Draw a digit", icon=":material/draw:", type="primary", width="stretch",
                 key="presentation_draw"):
             navigation.switch_to("classify.py")
     with columns[-1]:
-        st.button("Leave presentation", icon=":material/close:", on_click=_leave,
+        st.button("Exit", icon=":material/close:", on_click=_leave, help="Leave presentation mode",
                   key="presentation_leave", width="stretch")
     st.divider()

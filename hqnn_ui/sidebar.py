@@ -102,7 +102,7 @@ def render():
         active = job is not None and job.snapshot().active
         st.fragment(_job_status, run_every=JOB_POLL_SECONDS if active else None)()
         st.divider()
-        st.toggle("Presentation mode", key=state.PRESENTATION_KEY,
+        st.toggle("Presentation mode", key=state.PRESENTATION_KEY, persist_state="session",
                   help="Larger type, the workflow as guided steps, the sidebar tucked away.")
     return slot
 

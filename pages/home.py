@@ -27,8 +27,8 @@ st.subheader("The workflow")
 steps = st.columns(len(navigation.workflow_steps()))
 for number, (column, page) in enumerate(zip(steps, navigation.workflow_steps()), start=1):
     with column.container(border=True):
-        st.markdown(f"**Step {number}**")
-        navigation.page_link(page.file, label=page.purpose)
+        navigation.page_link(page.file, label=f"{number}. {page.title}")
+        st.caption(page.purpose)
 
 left, right = st.columns(2, gap="large")
 with left:

@@ -19,8 +19,8 @@ def test_renders_the_workflow_and_the_current_state(studio: AppTest) -> None:
     at = studio.run()
     assert not at.exception
     links = [link.value for link in at.main.get("page_link")]
-    assert "Pick a dataset and classes" in links
-    assert "Design the quantum circuit" in links
+    assert "1. Data" in links
+    assert "2. Circuit" in links
     assert any("4 qubits" in m.value for m in at.main.markdown)
     assert any("No runs yet" in c.value for c in at.main.caption)
 
