@@ -34,7 +34,8 @@ def _to_rgb_uint8(images: np.ndarray) -> np.ndarray:
     if images.ndim == 3:
         images = images[:, None]
     if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ShapeError(f"Expected images shaped (N, C, H, W) with C in (1, 3), got {images.shape}.")
+        raise ShapeError(
+            f"Expected images shaped (N, C, H, W) with C in (1, 3), got {images.shape}.")
     rgb = np.repeat(images, 3, axis=1) if images.shape[1] == 1 else images
     return (np.clip(rgb, 0.0, 1.0) * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)
 

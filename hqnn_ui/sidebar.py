@@ -42,9 +42,10 @@ def classes_label(cfg: RunConfig) -> str:
 
 
 def circuit_label(cfg: RunConfig) -> str:
-    """A one-line description of the circuit, e.g. ``"4 qubits · angle · hardware_efficient ×2"``."""
+    """One line describing the circuit, e.g. ``"4 qubits · angle · real_amplitudes ×2 · …"``."""
     c = cfg.circuit
-    text = f"{c.n_qubits} qubits · {c.encoding} · {c.ansatz} ×{c.layers} · {c.entanglement} · {c.measurement}"
+    text = (f"{c.n_qubits} qubits · {c.encoding} · {c.ansatz} ×{c.layers} · "
+            f"{c.entanglement} · {c.measurement}")
     return text + (" · re-uploading" if c.reupload else "")
 
 

@@ -90,9 +90,10 @@ controls[1].selectbox("Rotation axis (angle encoding)", ROTATIONS,
 controls[2].selectbox("Ansatz", ANSATZE, key=forms.widget_key(SECTION, "ansatz"))
 controls[2].selectbox("Entanglement", ENTANGLEMENTS, key=forms.widget_key(SECTION, "entanglement"))
 controls[3].selectbox("Measurement", MEASUREMENTS, key=forms.widget_key(SECTION, "measurement"),
-                      help="z: ⟨Z⟩ per qubit; zz: also ⟨ZZ⟩ per entangled pair; probs: all 2ⁿ "
-                           "basis-state probabilities.")
-controls[3].toggle("Re-upload the data before each layer", key=forms.widget_key(SECTION, "reupload"))
+                      help="z: ⟨Z⟩ per qubit; zz: also ⟨ZZ⟩ per entangled pair; "
+                           "probs: all 2ⁿ basis-state probabilities.")
+controls[3].toggle("Re-upload the data before each layer",
+                   key=forms.widget_key(SECTION, "reupload"))
 
 try:
     circuit = CircuitConfig.from_dict({name: forms.value(SECTION, name)

@@ -60,3 +60,9 @@ def test_stats_of_the_built_default_circuit() -> None:
     assert stats["qubits"] == 3
     assert stats["parameters"] == built.circuit.num_parameters
     assert stats["two_qubit_gates"] >= 2
+
+
+def test_png_drawing(circuit: QuantumCircuit) -> None:
+    from hqnn_core.circuits.export import to_png
+
+    assert to_png(circuit).startswith(b"\x89PNG")

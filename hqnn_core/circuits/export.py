@@ -55,7 +55,7 @@ def circuit_stats(circuit: QuantumCircuit) -> dict[str, Any]:
 
 def to_png(circuit: QuantumCircuit, *, fold: int = -1, dpi: int = 110,
            idle_wires: bool = True) -> bytes:
-    """The circuit drawn by Qiskit's matplotlib drawer, as PNG bytes (no window, no pyplot state)."""
+    """The circuit drawn by Qiskit's matplotlib drawer, as PNG bytes (no window left open)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

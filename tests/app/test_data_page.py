@@ -57,3 +57,30 @@ def test_a_dataset_not_on_this_machine_says_so(open_page: Callable[[str], AppTes
     assert at.session_state[CONFIG_KEY].data.name == "mnist"
     assert any("not on this machine" in i.value for i in at.info)
     assert len(at.multiselect(key="w.data.classes").value) == 10
+
+
+def test_an_uploaded_zip_becomes_the_dataset(open_page: Callable[[str], AppTest]) -> None:
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label in ("cats", "dogs"):
+            for i in range(6):
+                png = io.BytesIO()
+                Image.fromarray(rng.integers(0, 255, (12, 12), dtype=np.uint8)).save(png, "PNG")
+                archive.writestr(f"{label}/{i}.png", png.getvalue())
+    at = open_page("data.py")
+    at.selectbox(key="w.data.name").set_value("folder").run()
+    assert any("Upload a zip" in i.value for i in at.info)
+    at.file_uploader(key="data_upload").upload("pets.zip", buffer.getvalue(), "application/zip")
+    at.run()
+    assert not at.exception
+    data = at.session_state[CONFIG_KEY].data
+    assert data.name == "folder" and data.root.endswith("pets.zip")
+    assert at.multiselect(key="w.data.classes").value == [0, 1]
+    assert int(metric(at, "Test")) > 0
