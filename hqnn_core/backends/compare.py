@@ -83,13 +83,24 @@ def sampled_rows(executor: Any, angles: np.ndarray, label: str, head: Head | Non
     return rows
 
 
+def exact_twin(layer: Any) -> Any:
+    """The layer itself if it runs on the exact engine, else an exact copy with its weights."""
+    if getattr(layer, "backend", "exact") == "exact":
+        return layer
+    from hqnn_core.layer import QuantumLayer
+
+    twin = QuantumLayer(layer.config, dtype=layer.weights.dtype)
+    twin.load_state_dict(layer.state_dict())
+    return twin
+
+
 def local_comparison(layer: Any, features: Tensor, *, head: Head | None = None,
                      shots: int = 1000, device: str = "FakeManilaV2",
                      seed: int = 0) -> list[BackendResult]:
     """Exact, Aer with ``shots`` and the noisy fake ``device`` (raw and mitigated)."""
     start = time.perf_counter()
     with torch.no_grad():
-        exact = layer(features).detach().to(torch.float64).cpu().numpy()[0]
+        exact = exact_twin(layer)(features).detach().to(torch.float64).cpu().numpy()[0]
     rows = [BackendResult("exact", exact, _probs(head, exact), time.perf_counter() - start)]
     angles = _angles(layer, features)
     aer = make_executor(layer, backend="aer", shots=shots, seed=seed)
