@@ -14,14 +14,20 @@ from hqnn_ui import forms, state
 
 SECTION = "circuit"
 DEVICE_KEY = "circuit_device"
+MAX_DRAWN_GATES = 800  # beyond this the drawing takes long and shows nothing readable
+
+
+@st.cache_data(max_entries=64, show_spinner="Building the circuit…")
+def circuit_files(circuit_cfg: dict) -> dict:
+    """Stats and exports of the circuit a config describes (cached per config)."""
+    qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
+    return {"stats": circuit_stats(qc), "qasm3": to_qasm3(qc), "qpy": to_qpy_bytes(qc)}
 
 
 @st.cache_data(max_entries=64, show_spinner="Drawing the circuit…")
-def circuit_files(circuit_cfg: dict) -> dict:
-    """Drawing, stats and exports of the circuit a config describes (cached per config)."""
-    qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
-    return {"png": to_png(qc), "stats": circuit_stats(qc), "qasm3": to_qasm3(qc),
-            "qpy": to_qpy_bytes(qc)}
+def circuit_png(circuit_cfg: dict) -> bytes:
+    """The circuit drawn by Qiskit's matplotlib drawer (cached per config)."""
+    return to_png(build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit)
 
 
 @st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
@@ -31,9 +37,10 @@ def transpiled(circuit_cfg: dict, device: str, level: int) -> dict:
 
     qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
     result = transpile_for_device(qc, device, seed=0, optimization_level=level)
-    return {"png": to_png(result.circuit, idle_wires=False), "depth": result.depth,
-            "two_qubit": result.two_qubit_count, "ops": result.op_counts,
-            "layout": result.layout}
+    small = len(result.circuit.data) <= MAX_DRAWN_GATES
+    return {"png": to_png(result.circuit, idle_wires=False) if small else None,
+            "depth": result.depth, "two_qubit": result.two_qubit_count,
+            "ops": result.op_counts, "layout": result.layout}
 
 
 def show_stats(stats: dict) -> None:
@@ -72,7 +79,11 @@ def show_device(circuit_cfg: dict, n_qubits: int) -> None:
     c[0].metric("Transpiled depth", result["depth"])
     c[1].metric("Two-qubit gates on device", result["two_qubit"])
     c[2].metric("Physical qubits", ", ".join(str(q) for q in result["layout"]))
-    st.image(result["png"], caption=f"Transpiled for {device} (idle qubits hidden)")
+    if result["png"] is None:
+        st.caption(f"The transpiled circuit has more than {MAX_DRAWN_GATES} operations; "
+                   "it is not drawn.")
+    else:
+        st.image(result["png"], caption=f"Transpiled for {device} (idle qubits hidden)")
 
 
 cfg = state.current_config()
@@ -105,8 +116,12 @@ else:
     forms.remember_widgets(SECTION, circuit.to_dict())
     files = circuit_files(circuit.to_dict())
     show_stats(files["stats"])
-    st.image(files["png"], caption="The circuit (Qiskit's matplotlib drawer; inputs x or α, "
-                                   "trainable weights θ)")
+    if files["stats"]["gates"] > MAX_DRAWN_GATES:
+        st.info(f"This circuit has {files['stats']['gates']} gates, too many to draw readably; "
+                "download it as OpenQASM 3 or QPY below.")
+    else:
+        st.image(circuit_png(circuit.to_dict()), caption="The circuit (Qiskit's matplotlib "
+                 "drawer; inputs x or α, trainable weights θ)")
     downloads = st.columns(2)
     downloads[0].download_button("Download OpenQASM 3", files["qasm3"], "circuit.qasm",
                                  mime="text/plain", icon=":material/download:",

@@ -43,3 +43,12 @@ def test_an_impossible_combination_shows_the_reason(open_page: Callable[[str], A
     assert not at.exception
     assert any("cannot be re-uploaded" in e.value for e in at.error)
     assert at.session_state[CONFIG_KEY].circuit.encoding == "angle"
+
+
+def test_a_huge_circuit_is_counted_but_not_drawn(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    at.slider(key="w.circuit.n_qubits").set_value(20)
+    at.number_input(key="w.circuit.layers").set_value(50).run()
+    assert not at.exception
+    assert any("too many to draw" in i.value for i in at.info)
+    assert int(metric(at, "Gates")) > 800
