@@ -1,6 +1,7 @@
 """Experiments: every run in the run index; select runs to compare their learning curves,
 download a run's configuration and weights, reproduce it from the command line, delete it."""
 
+import hashlib
 from datetime import datetime
 
 import pandas as pd
@@ -13,7 +14,6 @@ from hqnn_ui import state
 from hqnn_ui.runs import list_runs, run_store
 
 CONFIRM_KEY = "experiments_confirm_delete"
-TABLE_GENERATION_KEY = "experiments_table_generation"
 
 
 def runs_table(runs: list) -> pd.DataFrame:
@@ -28,6 +28,12 @@ def runs_table(runs: list) -> pd.DataFrame:
         "status": r.status,
         "created": datetime.fromtimestamp(r.created),
     } for r in runs])
+
+
+def table_key(runs: list) -> str:
+    """A table key that changes with the set of runs, so a selection never shifts rows."""
+    digest = hashlib.sha1(",".join(r.id for r in runs).encode()).hexdigest()[:10]
+    return f"runs_table_{digest}"
 
 
 def learning_curves(chosen: list) -> None:
@@ -66,7 +72,6 @@ def delete_control(run) -> None:
         if st.session_state.get(state.SELECTED_RUN_KEY) == str(run.path):
             del st.session_state[state.SELECTED_RUN_KEY]
         st.session_state.pop(CONFIRM_KEY, None)
-        st.session_state[TABLE_GENERATION_KEY] = st.session_state.get(TABLE_GENERATION_KEY, 0) + 1
         st.toast(f"Deleted run {run.name}.")
         st.rerun()
     if no.button("Cancel", key="experiments_delete_no"):
@@ -110,7 +115,7 @@ else:
     st.caption("Select one or more rows to compare their learning curves.")
     selection = st.dataframe(
         runs_table(runs), on_select="rerun", selection_mode="multi-row", hide_index=True,
-        key=f"runs_table_{st.session_state.get(TABLE_GENERATION_KEY, 0)}",
+        key=table_key(runs),
         column_config={
             "accuracy": st.column_config.ProgressColumn("test accuracy", format="percent",
                                                         min_value=0.0, max_value=1.0),

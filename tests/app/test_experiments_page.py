@@ -28,7 +28,8 @@ def make_run(root: Path, n_qubits: int, accuracy: float) -> Path:
 
 
 def select_rows(at: AppTest, rows: list[int]) -> AppTest:
-    at.session_state["runs_table_0"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    key = at.dataframe[0].key
+    at.session_state[key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
     return at.run()
 
 
