@@ -64,9 +64,14 @@ def _encode(value: Any) -> str:
     return json.dumps(value)
 
 
-def _decode(raw: str, default: Any, is_tuple: bool) -> Any:
+def _decode(key: str, raw: str, default: Any, is_tuple: bool) -> Any:
     if is_tuple:
-        return None if raw in ("", "none", "null") else tuple(int(v) for v in raw.split(","))
+        if raw in ("", "none", "null"):
+            return None
+        try:
+            return tuple(int(v) for v in raw.split(","))
+        except ValueError:
+            raise HqnnError(f"{key} must be whole numbers separated by commas") from None
     if isinstance(default, str):
         return raw
     if raw in ("none", "null"):
@@ -110,14 +115,14 @@ def config_from_query(params: Mapping[str, str]) -> RunConfig | None:
             if name not in fields:
                 raise HqnnError(f"the link names an unknown setting '{key}'")
             is_tuple = "tuple" in str(fields[name].type)
-            value = _decode(str(raw), getattr(getattr(default, section), name), is_tuple)
+            value = _decode(key, str(raw), getattr(getattr(default, section), name), is_tuple)
             sections.setdefault(section, {})[name] = value
         if not sections:
             return None
         return RunConfig.from_dict(sections)
-    except (HqnnError, ValueError) as exc:
+    except HqnnError as exc:
         log.info("ignoring configuration link: %s", exc)
-        st.warning(f"The configuration in this link could not be used ({exc}); "
+        st.warning(f"The configuration in this link could not be used ({str(exc).rstrip('.')}); "
                    "the default configuration is shown instead.")
         return None
 

@@ -3,6 +3,7 @@ presentation mode."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
@@ -43,8 +44,10 @@ def test_configuration_round_trips_through_the_url(studio: AppTest, runs_dir) ->
     assert fresh.session_state[CONFIG_KEY] == cfg
 
 
-def test_a_bad_link_warns_and_keeps_the_defaults(studio: AppTest) -> None:
-    studio.query_params["circuit.n_qubits"] = "99"
+@pytest.mark.parametrize("key, value", [("circuit.n_qubits", "99"), ("data.classes", "a,b"),
+                                        ("train.lr", "fast"), ("circuit.colour", "red")])
+def test_a_bad_link_warns_and_keeps_the_defaults(studio: AppTest, key: str, value: str) -> None:
+    studio.query_params[key] = value
     at = studio.run()
     assert not at.exception
     assert any("could not be used" in w.value for w in at.warning)
