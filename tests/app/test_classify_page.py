@@ -90,3 +90,13 @@ def test_a_bad_upload_is_one_sentence(studio_on, trained_runs: dict[str, Path]) 
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and "\n" not in at.error[0].value
+
+
+def test_the_digits_demo_is_the_default_and_reads_a_drawn_one(studio_on) -> None:
+    if not (ROOT / "assets" / "models" / "digits-hybrid" / "config.json").is_file():
+        pytest.skip("the digits demo model is not shipped in this checkout")
+    at = studio_on()
+    assert at.selectbox(key="classify_model").value == "Demo · digits-hybrid"
+    at.session_state[f"{CANVAS}__injected"] = drawn_one()
+    at.run()
+    assert [m.value for m in at.metric if m.label == "Prediction"] == ["1"]

@@ -63,9 +63,7 @@ def seed_a_digits_run(runs_root: Path) -> None:
 def studio_url(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[str]:
     """Base URL of a freshly started studio (its runs go to a temporary folder).
 
-    The home page is opened once first: the first script run of the process goes through
-    app.py's ``st.navigation``, which makes Streamlit ignore the ``pages/`` folder's own
-    page discovery from then on, and it warms up the imports.
+    The home page is opened once first so the tests do not pay for the cold imports.
     """
     port = _free_port()
     tmp = tmp_path_factory.mktemp("studio")
