@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -65,3 +66,31 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
     assert not at.exception
     shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
     assert all(r.id in shown or r.name in shown for r in runs)
+
+
+def poll(at: AppTest, done) -> None:
+    """Re-run the page until ``done(at)`` (bounded by POLLS re-runs)."""
+    for _ in range(POLLS):
+        if done(at):
+            return
+        time.sleep(0.5)
+        at.run()
+    raise AssertionError(f"gave up waiting; status is {status_line(at)!r}")
+
+
+def test_stop_and_resume_from_the_page(studio: AppTest) -> None:
+    at = studio
+    cfg = tiny_config()
+    at.session_state[CONFIG_KEY] = replace(cfg, train=replace(cfg.train, epochs=400))
+    at.run()
+    at.switch_page("pages/train.py").run()
+    button(at, "Start training").click().run()
+    poll(at, lambda a: "running" in status_line(a) and a.get("plotly_chart"))
+    button(at, "Stop").click().run()
+    poll(at, lambda a: "stopped" in status_line(a))
+    assert not button(at, "Resume").disabled and button(at, "Stop").disabled
+    button(at, "Resume").click().run()
+    assert "running" in status_line(at)
+    button(at, "Stop").click().run()
+    poll(at, lambda a: "stopped" in status_line(a))
+    assert not at.exception
