@@ -202,6 +202,7 @@ def test_zero_amplitude_blocks_give_finite_gradients() -> None:
     CircuitConfig(n_qubits=5, ansatz="efficient_su2", measurement="zz", entanglement="full"),
     CircuitConfig(n_qubits=2, encoding="angle", ansatz="real_amplitudes", rotation="x"),
     CircuitConfig(n_qubits=6, encoding="angle", rotation="x", layers=2),
+    CircuitConfig(n_qubits=6, encoding="dense_angle", ansatz="efficient_su2", layers=1),
 ])
 def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
     """The hand-written backward of the fused path gives autograd's numbers."""
@@ -220,6 +221,13 @@ def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
         results.append((out.detach(), x.grad.clone(), layer.weights.grad.clone()))
     for fast, reference in zip(*results):
         torch.testing.assert_close(fast, reference, atol=1e-12, rtol=0)
+
+
+def test_fused_path_declines_costly_circuits() -> None:
+    """Where the forward-mode Jacobian would cost more than autograd, autograd is used."""
+    assert QuantumLayer(CircuitConfig(n_qubits=6, layers=3))._fused is not None
+    assert QuantumLayer(CircuitConfig(n_qubits=6, layers=6))._fused is None
+    assert QuantumLayer(CircuitConfig(n_qubits=8, layers=2))._fused is None
 
 
 def test_fused_path_passes_gradcheck() -> None:

@@ -22,6 +22,7 @@ from hqnn_core.simulator.compile import LocalStep, PermStep
 from hqnn_core.simulator.engine import StatevectorProgram
 
 MAX_QUBITS = 6
+MAX_DENSE_PRODUCTS = 2e7  # complex multiply-adds of dense matrix products allowed per call
 _KINDS = {"rx", "ry", "rz"}  # d/dθ R(θ) = R(θ + π) / 2 for these
 
 
@@ -44,7 +45,26 @@ def fused_plan(program: StatevectorProgram, n_steps: int) -> list[object] | None
     if any(isinstance(s, LocalStep) for s in rest):
         if shared is None or not (shared.uniform and set(shared.sequence) <= _KINDS):
             return None
+        if _dense_cost(rest, program.n_qubits, len(shared.sequence)) > MAX_DENSE_PRODUCTS:
+            return None
     return rest
+
+
+def _dense_cost(rest: list[object], n_qubits: int, depth: int) -> float:
+    """Multiply-adds of the dense products ``unitary_and_jacobian`` will do.
+
+    Products with permutations are index reorders; a product only becomes dense once two
+    rotation layers meet, so one trainable layer between CNOT rings costs no matmul.
+    """
+    dim, per_layer = 2**n_qubits, n_qubits * depth
+    local = [isinstance(s, LocalStep) for s in rest]
+    cost = 0.0
+    for t, is_local in enumerate(local):
+        before, after = sum(local[:t]), sum(local[t + 1:])
+        if is_local:
+            cost += per_layer * dim**3 * ((before > 0) + (after > 0))
+            cost += dim**3 * (before > 0)
+    return cost
 
 
 def _fill_rotation(out: np.ndarray, kind: str, c: np.ndarray, s: np.ndarray) -> None:
@@ -113,6 +133,56 @@ def _replace_each(base: np.ndarray, derivative: np.ndarray, factor_dims: int) ->
     return np.where(mask, deriv_view, base_view)
 
 
+class _Product:
+    """A running product of factors: a permutation (index map) until a dense factor joins.
+
+    A permutation P acts as (P x)[i] = x[p[i]], so P @ X = X[p] and X @ P = X[:, argsort(p)].
+    """
+
+    def __init__(self, perm: np.ndarray | None = None, matrix: np.ndarray | None = None) -> None:
+        self.perm, self.matrix = perm, matrix
+
+    @staticmethod
+    def identity(dim: int) -> "_Product":
+        return _Product(perm=np.arange(dim))
+
+    def dense(self) -> np.ndarray:
+        if self.matrix is not None:
+            return self.matrix
+        return np.eye(len(self.perm), dtype=np.complex128)[self.perm]
+
+    def after(self, earlier: "_Product") -> "_Product":
+        """self @ earlier."""
+        return _Product(**_compose(self, earlier))
+
+    def then_left_of(self, later: "_Product") -> "_Product":
+        """self @ later (``self`` is the product of the factors after ``later``)."""
+        return _Product(**_compose(self, later))
+
+    def left_of(self, x: np.ndarray) -> np.ndarray:
+        """self @ x for x (..., N, N)."""
+        if self.matrix is None:
+            return x[..., self.perm, :]
+        return self.matrix @ x
+
+    def right_of(self, x: np.ndarray) -> np.ndarray:
+        """x @ self for x (..., N, N)."""
+        if self.matrix is None:
+            return x[..., :, np.argsort(self.perm)]
+        return x @ self.matrix
+
+
+def _compose(left: _Product, right: _Product) -> dict[str, np.ndarray]:
+    """left @ right, staying a permutation when both are."""
+    if left.matrix is None and right.matrix is None:
+        return {"perm": right.perm[left.perm]}
+    if left.matrix is None:
+        return {"matrix": right.matrix[left.perm]}
+    if right.matrix is None:
+        return {"matrix": left.matrix[:, np.argsort(right.perm)]}
+    return {"matrix": left.matrix @ right.matrix}
+
+
 class _FusedProbabilities(torch.autograd.Function):
     @staticmethod
     def forward(ctx, enc_angles: torch.Tensor, shared_angles: torch.Tensor,  # type: ignore[override]
@@ -149,8 +219,6 @@ class FusedPath:
         self.rest = rest
         self.n = program.n_qubits
         self.encoder = program.batched_tables[program.batched_ids[id(program.steps[0])]]
-        eye = np.eye(2**self.n, dtype=np.complex128)
-        self.perms = {id(s): eye[s.perm] for s in rest if isinstance(s, PermStep)}
         self.order = self._jacobian_order()
 
     def applies_to(self, inputs: torch.Tensor) -> bool:
@@ -187,28 +255,29 @@ class FusedPath:
             blocks = _kron_factors(mats, matrices=True)  # (L, N, N)
             dblocks = _kron_factors(_replace_each(mats, derivs, 2), matrices=True)
             dblocks = dblocks.reshape(shared.n_steps, -1, dim, dim)
-        factors = []
+        prefix: list[_Product] = [_Product.identity(dim)]
         for step in self.rest:
-            if isinstance(step, PermStep):
-                factors.append((self.perms[id(step)], None))
-            else:
-                j = self.program.shared_ids[id(step)]
-                factors.append((blocks[j], dblocks[j]))
-        prefix = [np.eye(dim, dtype=np.complex128)]
-        for matrix, _ in factors:
-            prefix.append(matrix @ prefix[-1])
-        suffix = np.eye(dim, dtype=np.complex128)
+            prefix.append(self._factor(step, blocks).after(prefix[-1]))
+        suffix = _Product.identity(dim)
         pieces = []
-        for t in range(len(factors) - 1, -1, -1):
-            matrix, derivative = factors[t]
-            if derivative is not None:
-                pieces.append(suffix @ derivative @ prefix[t])
-            suffix = suffix @ matrix
+        for t in range(len(self.rest) - 1, -1, -1):
+            step = self.rest[t]
+            if isinstance(step, LocalStep):
+                derivative = dblocks[self.program.shared_ids[id(step)]]  # (m, N, N)
+                pieces.append(suffix.left_of(prefix[t].right_of(derivative)))
+            suffix = suffix.then_left_of(self._factor(step, blocks))
+        unitary = prefix[-1].dense()
         if self.order is None:
-            return prefix[-1], np.zeros((0, dim, dim), dtype=np.complex128)
+            return unitary, np.zeros((0, dim, dim), dtype=np.complex128)
         pieces.reverse()
         pieces.append(np.zeros((1, dim, dim), dtype=np.complex128))
-        return prefix[-1], np.concatenate(pieces)[self.order]
+        return unitary, np.concatenate(pieces)[self.order]
+
+    def _factor(self, step: object, blocks: np.ndarray | None) -> "_Product":
+        if isinstance(step, PermStep):
+            return _Product(perm=step.perm)
+        assert blocks is not None
+        return _Product(matrix=blocks[self.program.shared_ids[id(step)]])
 
     def _jacobian_order(self) -> np.ndarray | None:
         """Pieces come in step order; the shared table's angles are in table order."""
