@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hqnn_core.checkpoint import CHECKPOINT_FILE
+from hqnn_core.checkpoint import CHECKPOINT_FILE, METRICS_FILE, atomic_write_json, read_json
 from hqnn_core.config import RunConfig
 from hqnn_core.data import load_dataset
 from hqnn_core.model import twin_config
 from hqnn_core.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
+MAX_SHIPPED_BATCHES = 300
 
 
 def mnist_root() -> str:
@@ -58,10 +59,10 @@ def goals() -> list[Goal]:
     mnist = {"name": "mnist", "root": mnist_root()}
     return [
         Goal("digits", "digits, 10 classes, hybrid (CNN front), 8 qubits", {
-            "data": {"name": "digits"},
+            "data": {"name": "digits", "augment": True},
             "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2, "measurement": "zz"},
-            "model": {"kind": "hybrid", "front": "cnn"},
-            "train": {"epochs": 15, "batch_size": 32, "lr": 0.01, "schedule": "cosine",
+            "model": {"kind": "hybrid", "front": "cnn", "hidden": 64},
+            "train": {"epochs": 30, "batch_size": 32, "lr": 0.01, "schedule": "cosine",
                       "seed": 1},
         }, 0.95, demo_name="digits-hybrid"),
         Goal("mnist01", "MNIST 0 vs 1, quantum only, amplitude, 8 qubits", {
@@ -75,8 +76,8 @@ def goals() -> list[Goal]:
             "data": {**mnist, "classes": list(range(10)), "augment": True},
             "circuit": {"n_qubits": 8, "encoding": "angle", "ansatz": "hardware_efficient",
                         "layers": 2, "entanglement": "circular", "measurement": "zz"},
-            "model": {"kind": "hybrid", "front": "cnn", "dropout": 0.25},
-            "train": {"epochs": 6, "batch_size": 64, "lr": 0.01, "schedule": "cosine",
+            "model": {"kind": "hybrid", "front": "cnn", "hidden": 64},
+            "train": {"epochs": 20, "batch_size": 64, "lr": 0.01, "schedule": "cosine",
                       "seed": 1},
         }, 0.985, max_time_ratio=3.0, demo_name="mnist-hybrid"),
     ]
@@ -100,6 +101,19 @@ def run_goal(goal: Goal, out: Path) -> dict[str, Any]:
     return row
 
 
+def ship_demo(run_dir: Path, target: Path) -> None:
+    """Copy a run folder as a demo model: no checkpoint, batch history thinned to stay small."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(run_dir, target, ignore=shutil.ignore_patterns(CHECKPOINT_FILE, "*.tmp"))
+    metrics = read_json(target / METRICS_FILE)
+    batches = metrics["history"]["batch"]
+    every = max(1, len(batches) // MAX_SHIPPED_BATCHES)
+    if every > 1:
+        metrics["history"]["batch"] = batches[every - 1::every]
+        metrics["history_note"] = f"batch history thinned to every {every}th step for shipping"
+    atomic_write_json(target / METRICS_FILE, metrics)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated goal keys")
@@ -116,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{goal.title} ...", flush=True)
         rows.append((goal, run_goal(goal, out)))
         if args.demo_dir and goal.demo_name:
-            target = args.demo_dir / goal.demo_name
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(rows[-1][1]["model"]["run_dir"], target,
-                            ignore=shutil.ignore_patterns(CHECKPOINT_FILE, "*.tmp"))
+            ship_demo(rows[-1][1]["model"]["run_dir"], args.demo_dir / goal.demo_name)
     print()
     print(f"{'goal':<54} {'target':>7} {'acc':>7} {'time':>8} {'twin acc':>9} "
           f"{'twin time':>10} {'ratio':>6}  result")
