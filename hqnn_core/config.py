@@ -187,6 +187,7 @@ class TrainConfig:
     backend: str = "exact"
     shots: int | None = None
     noise: str | None = None
+    ibm_backend: str | None = None
 
     def __post_init__(self) -> None:
         _int_range("train", "epochs", self.epochs, 1, 10_000)

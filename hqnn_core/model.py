@@ -169,7 +169,7 @@ def _quantum_layer(cfg: RunConfig) -> nn.Module:
 
     t = cfg.train
     return QuantumLayer(cfg.circuit, backend=t.backend, shots=t.shots, noise=t.noise,
-                        seed=t.seed)
+                        ibm_backend=t.ibm_backend, seed=t.seed)
 
 
 def _n_quantum_outputs(circuit: CircuitConfig) -> int:

@@ -131,6 +131,22 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool) -> None:
     atomic_write_json(cfg_path, cfg.to_dict())
 
 
+def _route_job_status(model: torch.nn.Module, emit: Callable[..., None]) -> None:
+    """IBM job status and queue position reach the callbacks as "status" events."""
+    layer = getattr(model, "quantum_layer", None)
+    if layer is None or layer.backend != "ibm":
+        return
+    from hqnn_core.backends import set_status_callback
+
+    def report(info: dict[str, Any]) -> None:
+        queue = info.get("queue_position")
+        where = f", position {queue} in the queue" if queue is not None else ""
+        emit("status", message=f"IBM job {info.get('job_id')} on {info.get('backend')}: "
+                               f"{info.get('status')}{where}", extra=dict(info))
+
+    set_status_callback(layer, report)
+
+
 def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterable[Callback] = (),
         stop_event: threading.Event | None = None, resume: bool = False,
         data: Any = None) -> FitResult:
@@ -163,6 +179,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     model = build_model(cfg, n_classes=len(class_names), image_shape=tuple(data.image_shape),
                         x_train=x_train)
     init_parameters(model, gen)
+    _route_job_status(model, emit)
     opt_cls = torch.optim.Adam if t.optimizer == "adam" else torch.optim.SGD
     extra = {"momentum": 0.9} if t.optimizer == "sgd" else {}
     optimizer = opt_cls(model.parameters(), lr=t.lr, weight_decay=t.weight_decay, **extra)
