@@ -57,3 +57,13 @@ def open_page(studio: AppTest) -> Callable[[str], AppTest]:
         return studio.switch_page(f"pages/{name}").run()
 
     return _open
+
+
+def _metric_value(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture
+def metric() -> Callable[[AppTest, str], str]:
+    """The value of the ``st.metric`` with this label."""
+    return _metric_value

@@ -6,15 +6,13 @@ from typing import Callable
 
 from streamlit.testing.v1 import AppTest
 
-CONFIG_KEY = "hqnn_config"
+from hqnn_ui.state import CONFIG_KEY
 
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+Metric = Callable[[AppTest, str], str]
 
 
 def test_renders_the_default_circuit_with_counts_and_exports(
-        open_page: Callable[[str], AppTest]) -> None:
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("circuit.py")
     assert not at.exception
     assert metric(at, "Qubits") == "4"
@@ -25,7 +23,8 @@ def test_renders_the_default_circuit_with_counts_and_exports(
                                                              "Download QPY"}
 
 
-def test_changing_qubits_updates_config_and_stats(open_page: Callable[[str], AppTest]) -> None:
+def test_changing_qubits_updates_config_and_stats(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("circuit.py")
     params = int(metric(at, "Parameters"))
     at.slider(key="w.circuit.n_qubits").set_value(3).run()
@@ -45,7 +44,8 @@ def test_an_impossible_combination_shows_the_reason(open_page: Callable[[str], A
     assert at.session_state[CONFIG_KEY].circuit.encoding == "angle"
 
 
-def test_a_huge_circuit_is_counted_but_not_drawn(open_page: Callable[[str], AppTest]) -> None:
+def test_a_huge_circuit_is_counted_but_not_drawn(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("circuit.py")
     at.slider(key="w.circuit.n_qubits").set_value(20)
     at.number_input(key="w.circuit.layers").set_value(50).run()

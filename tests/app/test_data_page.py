@@ -6,15 +6,13 @@ from typing import Callable
 
 from streamlit.testing.v1 import AppTest
 
-CONFIG_KEY = "hqnn_config"
+from hqnn_ui.state import CONFIG_KEY
 
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+Metric = Callable[[AppTest, str], str]
 
 
 def test_renders_digits_with_gallery_balance_and_encoding_view(
-        open_page: Callable[[str], AppTest]) -> None:
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("data.py")
     assert not at.exception
     assert at.title[0].value == "Data"
@@ -24,7 +22,8 @@ def test_renders_digits_with_gallery_balance_and_encoding_view(
     assert int(metric(at, "Test")) > 0
 
 
-def test_choosing_classes_updates_the_configuration(open_page: Callable[[str], AppTest]) -> None:
+def test_choosing_classes_updates_the_configuration(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("data.py")
     full_test = int(metric(at, "Test"))
     at.multiselect(key="w.data.classes").set_value([0, 1, 7]).run()
@@ -42,7 +41,8 @@ def test_one_class_is_refused_with_a_sentence(open_page: Callable[[str], AppTest
     assert at.session_state[CONFIG_KEY].data.classes is None
 
 
-def test_sizes_update_the_configuration(open_page: Callable[[str], AppTest]) -> None:
+def test_sizes_update_the_configuration(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("data.py")
     at.number_input(key="w.data.train_size").set_value(200).run()
     assert not at.exception
@@ -59,7 +59,8 @@ def test_a_dataset_not_on_this_machine_says_so(open_page: Callable[[str], AppTes
     assert len(at.multiselect(key="w.data.classes").value) == 10
 
 
-def test_an_uploaded_zip_becomes_the_dataset(open_page: Callable[[str], AppTest]) -> None:
+def test_an_uploaded_zip_becomes_the_dataset(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
     import io
     import zipfile
 

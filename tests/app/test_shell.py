@@ -7,8 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
-
-CONFIG_KEY = "hqnn_config"
+from hqnn_ui.state import CONFIG_KEY
 
 
 def sidebar_text(at: AppTest) -> str:

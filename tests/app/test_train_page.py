@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.runs import RunStore
+from hqnn_ui.state import CONFIG_KEY
 
-CONFIG_KEY = "hqnn_config"  # hqnn_ui.state.CONFIG_KEY
 POLLS = 240  # at most ~2 minutes of polling on a busy machine; a healthy run needs a few
 
 
