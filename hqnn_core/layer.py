@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 from qiskit.circuit import ParameterVector, QuantumCircuit
-from qiskit.circuit.library import RXGate, RXXGate, RYGate, RYYGate, RZGate, RZXGate, RZZGate
-from qiskit.circuit.library import PhaseGate
+from qiskit.circuit.library import (PhaseGate, RXGate, RXXGate, RYGate, RYYGate, RZGate,
+                                    RZXGate, RZZGate)
 
 from hqnn_core.circuits.build import build_circuit
 from hqnn_core.circuits.encodings import amplitude_tree_angles

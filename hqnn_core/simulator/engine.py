@@ -9,6 +9,8 @@ layer whatever the batch size.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -156,12 +158,12 @@ def kron_qubits(mats: torch.Tensor, lo: int, size: int) -> torch.Tensor:
     Pairs of neighbouring qubits are combined in parallel (log2(size) rounds); qubit lo is
     the least significant factor.
     """
-    return _pairwise(mats[..., lo:lo + size, :, :], _kron_pair)
+    return _pairwise(mats[..., lo:lo + size, :, :], _kron_pair, axis=-3)
 
 
 def product_state(vecs: torch.Tensor) -> torch.Tensor:
     """Kronecker product of per-qubit states (..., n, 2) -> (..., 2**n), qubit 0 least significant."""
-    return _pairwise(vecs, _outer_pair)
+    return _pairwise(vecs, _outer_pair, axis=-2)
 
 
 def _kron_pair(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
@@ -174,12 +176,12 @@ def _outer_pair(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
     return (high[..., :, None] * low[..., None, :]).flatten(-2)
 
 
-def _pairwise(blocks: torch.Tensor, combine) -> torch.Tensor:
+def _pairwise(blocks: torch.Tensor, combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+              axis: int) -> torch.Tensor:
     """Combine factors along axis -3 (matrices) or -2 (vectors), index 0 least significant.
 
     Each round pairs neighbours at once; an odd top factor waits and joins at the end.
     """
-    axis = -3 if combine is _kron_pair else -2
     leftovers = []
     while blocks.shape[axis] > 1:
         if blocks.shape[axis] % 2:

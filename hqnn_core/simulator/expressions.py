@@ -26,8 +26,7 @@ def _numeric(value: object) -> float | None:
         return float(value)
     if isinstance(value, ParameterExpression):
         try:
-            return float(value.numeric().real if isinstance(value.numeric(), complex)
-                         else value.numeric())
+            return float(np.real(value.numeric()))
         except (TypeError, ValueError, AttributeError):
             return None
     return None
@@ -113,6 +112,8 @@ class AngleBlock(torch.nn.Module):
         self._has_const = bool(np.any(const != 0))
         self._w_mode, w_index = _selection(a_w)
         self._in_mode, in_index = _selection(a_in)
+        self._w_slice = slice(*w_index) if self._w_mode == "slice" else None
+        self._in_slice = slice(*in_index) if self._in_mode == "slice" else None
         self.register_buffer("a_w", torch.tensor(a_w), persistent=False)
         self.register_buffer("a_in", torch.tensor(a_in), persistent=False)
         self.register_buffer("w_index", torch.tensor(w_index, dtype=torch.long), persistent=False)
@@ -126,10 +127,11 @@ class AngleBlock(torch.nn.Module):
         self.register_buffer("quad_d", torch.tensor(quad_d[:, used]), persistent=False)
 
     def forward(self, inputs: torch.Tensor | None, weights: torch.Tensor) -> torch.Tensor:
-        out = _apply(self._w_mode, self.w_index, self.a_w, weights)
+        out = _apply(self._w_mode, self._w_slice, self.w_index, self.a_w, weights)
         if self.batched:
             assert inputs is not None
-            from_inputs = _apply(self._in_mode, self.in_index, self.a_in, inputs)
+            from_inputs = _apply(self._in_mode, self._in_slice, self.in_index, self.a_in,
+                                 inputs)
             out = from_inputs if out is None else from_inputs + out
             if self.quad_i.numel():
                 products = inputs[:, self.quad_i] * inputs[:, self.quad_j]  # (B, Q)
@@ -155,12 +157,12 @@ def _selection(matrix: np.ndarray) -> tuple[str, list[int]]:
     return "matmul", []
 
 
-def _apply(mode: str, index: torch.Tensor, matrix: torch.Tensor,
+def _apply(mode: str, span: slice | None, index: torch.Tensor, matrix: torch.Tensor,
            values: torch.Tensor) -> torch.Tensor | None:
     if mode == "none":
         return None
     if mode == "slice":
-        return values[..., int(index[0]):int(index[1])]
+        return values[..., span]
     if mode == "gather":
         return values[..., index]
     return values @ matrix.to(values.dtype).T

@@ -120,7 +120,7 @@ def pauli_pair(name: str, c: torch.Tensor, s: torch.Tensor) -> Pair:
     cc, ss = c[..., None, None], s[..., None, None]
     if name == "rxx":
         return cc * eye4, -ss * _kron(x, x)
-    if name == "ryy":  # Y⊗Y = -(X Z)⊗(X Z) ... real: Y⊗Y = [[0,0,0,-1],[0,0,1,0],[0,1,0,0],[-1,0,0,0]]
+    if name == "ryy":  # Y⊗Y is real: its four nonzero entries are ±1
         yy = torch.tensor([[0, 0, 0, -1], [0, 0, 1, 0], [0, 1, 0, 0], [-1, 0, 0, 0]],
                           dtype=c.dtype, device=c.device)
         return cc * eye4, -ss * yy
