@@ -12,28 +12,13 @@ from hqnn_core.config import CircuitConfig, RunConfig
 from hqnn_core.devices import (device_summary, fake_device_qubits, list_fake_devices,
                                transpile_for_device)
 from hqnn_core.errors import HqnnError
+from hqnn_ui.classify_view import load_model
+from hqnn_ui.state import current_config
 
 TOKEN_KEY = "hardware_token"  # the password widget's own key; never copied elsewhere
 REAL_DEVICES_KEY = "hardware_real_devices"
 ROWS_KEY = "hardware_rows"
 JOBS_KEY = "hardware_jobs"
-
-
-def current_config() -> RunConfig:
-    """The studio's run configuration (hqnn_ui.state when the dashboard provides it)."""
-    try:
-        from hqnn_ui.state import current_config as from_state
-    except ImportError:
-        return st.session_state.get("run_config") or RunConfig()
-    return from_state()
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_selected_run(path: str):
-    """The selected trained run (cached per path)."""
-    from hqnn_core.runs import load_run
-
-    return load_run(path)
 
 
 def account_section() -> str | None:
@@ -102,7 +87,7 @@ def transpile_section(subject: compare.Subject, device: str) -> None:
 def choose_subject(cfg: RunConfig) -> compare.Subject:
     """The input (test image or last drawing) and the model (selected run or bare layer)."""
     run_path = st.session_state.get("selected_run")
-    run = load_selected_run(str(run_path)) if run_path and Path(str(run_path)).is_dir() else None
+    run = load_model(str(run_path)) if run_path and Path(str(run_path)).is_dir() else None
     data = run.config.data if run is not None else cfg.data
     drawing = st.session_state.get("last_drawing")
     sources = ["A test image"] + (["The last drawing from Classify"] if drawing is not None else [])
