@@ -74,19 +74,24 @@ class QuantumLayer(torch.nn.Module):
         self.n_outputs = built.n_outputs
         compiled = compile_circuit(self.circuit, list(built.inputs), list(built.weights))
         self.program = StatevectorProgram(compiled)
+        self._state_entries = 2**self.n_qubits * (2 * len(compiled.steps) + 4)
+        self.max_state_bytes = int(os.environ.get("HQNN_MAX_STATE_BYTES",
+                                                  DEFAULT_MAX_STATE_BYTES))
         self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
-        plan = fused_plan(self.program, self._n_forward)
-        self._fused = FusedPath(self.program, plan) if plan is not None else None
         if config.measurement == "probs":
             self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
             self.register_buffer("readout_inverse", torch.tensor(np.argsort(readout_index)),
                                  persistent=False)
+            readout = readout_index
         else:
             terms = [[q] for q in range(self.n_qubits)]
             if config.measurement == "zz":
                 terms += [list(pair) for pair in measured_pairs(config)]
-            signs = z_sign_matrix(self.n_qubits, terms)[np.argsort(readout_index)]
-            self.register_buffer("readout_matrix", torch.tensor(signs), persistent=False)
+            readout = z_sign_matrix(self.n_qubits, terms)[np.argsort(readout_index)]
+            self.register_buffer("readout_matrix", torch.tensor(readout), persistent=False)
+        plan = fused_plan(compiled, self._n_forward)
+        self._fused = None if plan is None else FusedPath(
+            compiled, plan, readout, readout_is_index=config.measurement == "probs")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         init = (torch.rand(len(built.weights), generator=generator, dtype=torch.float64) * 2 - 1)
         self.weights = torch.nn.Parameter((init * math.pi).to(dtype))
@@ -130,15 +135,18 @@ class QuantumLayer(torch.nn.Module):
         if x.is_complex():
             raise ShapeError("QuantumLayer expects real-valued inputs.")
         lead = tuple(x.shape[:-1])
-        flat = x.reshape(-1, self.n_features).to(self.weights.dtype)
-        self._check_memory(flat.shape[0])
+        flat = x if x.dim() == 2 else x.reshape(-1, self.n_features)
+        dtype = self.weights.dtype
+        if flat.dtype != dtype:
+            flat = flat.to(dtype)
+        self._check_memory(flat.shape[0], dtype)
         return flat, lead
 
-    def _check_memory(self, batch: int) -> None:
-        limit = int(os.environ.get("HQNN_MAX_STATE_BYTES", DEFAULT_MAX_STATE_BYTES))
-        itemsize = 16 if self.weights.dtype == torch.float64 else 8
-        needed = batch * 2**self.n_qubits * itemsize * (2 * len(self.program.steps) + 4)
-        if needed > limit:
+    def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
+        itemsize = 16 if dtype == torch.float64 else 8
+        needed = batch * itemsize * self._state_entries
+        if needed > self.max_state_bytes:
+            limit = self.max_state_bytes
             raise ResourceError(
                 f"A batch of {batch} on {self.n_qubits} qubits needs about "
                 f"{needed / 2**30:.1f} GiB for statevectors (limit {limit / 2**30:.1f} GiB); "
@@ -151,18 +159,17 @@ class QuantumLayer(torch.nn.Module):
         if self._runner is not None:
             out = self._runner(self.gate_angles(flat))
         else:
-            probs = self._probabilities(self.input_values(flat))  # (B, 2**n)
-            if self.config.measurement == "probs":
-                out = permute_columns(probs, self.readout_index, self.readout_inverse)
-            else:
-                out = probs @ self.readout_matrix.to(probs.dtype)
-        return out.reshape(*lead, self.n_outputs)
+            out = self._exact(self.input_values(flat))
+        return out if lead == (out.shape[0],) else out.reshape(*lead, self.n_outputs)
 
-    def _probabilities(self, inputs: torch.Tensor) -> torch.Tensor:
+    def _exact(self, inputs: torch.Tensor) -> torch.Tensor:
         if self._fused is not None and self.use_fused and self._fused.applies_to(inputs):
-            return self._fused.probabilities(inputs, self.weights)
+            return self._fused.outputs(inputs, self.weights)
         state = self.program(inputs, self.weights, self._n_forward)
-        return torch.view_as_real(state).square().sum(-1)
+        probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
+        if self.config.measurement == "probs":
+            return permute_columns(probs, self.readout_index, self.readout_inverse)
+        return probs @ self.readout_matrix.to(probs.dtype)
 
     def statevector(self, x: torch.Tensor) -> torch.Tensor:
         """Exact final states (..., 2**n) for features (..., n_features)."""

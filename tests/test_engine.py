@@ -203,6 +203,9 @@ def test_zero_amplitude_blocks_give_finite_gradients() -> None:
     CircuitConfig(n_qubits=2, encoding="angle", ansatz="real_amplitudes", rotation="x"),
     CircuitConfig(n_qubits=6, encoding="angle", rotation="x", layers=2),
     CircuitConfig(n_qubits=6, encoding="dense_angle", ansatz="efficient_su2", layers=1),
+    CircuitConfig(n_qubits=8, ansatz="strongly_entangling", layers=3, measurement="probs"),
+    CircuitConfig(n_qubits=9, encoding="dense_angle", measurement="zz", entanglement="linear"),
+    CircuitConfig(n_qubits=12, ansatz="real_amplitudes", layers=1),
 ])
 def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
     """The hand-written backward of the fused path gives autograd's numbers."""
@@ -223,11 +226,23 @@ def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
         torch.testing.assert_close(fast, reference, atol=1e-12, rtol=0)
 
 
-def test_fused_path_declines_costly_circuits() -> None:
-    """Where the forward-mode Jacobian would cost more than autograd, autograd is used."""
-    assert QuantumLayer(CircuitConfig(n_qubits=6, layers=3))._fused is not None
-    assert QuantumLayer(CircuitConfig(n_qubits=6, layers=6))._fused is None
-    assert QuantumLayer(CircuitConfig(n_qubits=8, layers=2))._fused is None
+def test_fused_path_covers_product_encodings_and_declines_the_rest() -> None:
+    """Product-state encodings with weight-only layers take the fused path up to 12 qubits;
+    re-uploading, entangling encodings and larger registers use autograd."""
+    assert QuantumLayer(CircuitConfig(n_qubits=8, layers=6))._fused is not None
+    assert QuantumLayer(CircuitConfig(n_qubits=12, layers=2))._fused is not None
+    assert QuantumLayer(CircuitConfig(n_qubits=13, layers=1))._fused is None
+    assert QuantumLayer(CircuitConfig(n_qubits=4, reupload=True))._fused is None
+    assert QuantumLayer(CircuitConfig(n_qubits=4, encoding="iqp"))._fused is None
+    assert QuantumLayer(CircuitConfig(n_qubits=3, encoding="amplitude"))._fused is None
+
+
+def test_fused_path_hands_large_batches_to_torch() -> None:
+    """Above MAX_WORK the torch engine is faster, and the layer uses it."""
+    layer = QuantumLayer(CircuitConfig(n_qubits=10, layers=2))
+    assert layer._fused is not None
+    assert layer._fused.applies_to(torch.zeros(32, 10))
+    assert not layer._fused.applies_to(torch.zeros(4096, 10))
 
 
 def test_fused_path_passes_gradcheck() -> None:
