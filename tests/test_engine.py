@@ -226,6 +226,26 @@ def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
         torch.testing.assert_close(fast, reference, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("cfg", [CircuitConfig(n_qubits=4),
+                                 CircuitConfig(n_qubits=9, encoding="dense_angle",
+                                               measurement="probs")])
+def test_fused_path_in_single_precision_matches_autograd(cfg: CircuitConfig) -> None:
+    """float32 layers run the fused path in complex64, as the torch engine does."""
+    layer = QuantumLayer(cfg, seed=3)
+    x = torch.rand(16, layer.n_features, generator=torch.Generator().manual_seed(2))
+    x.requires_grad_()
+    results = []
+    for fused in (True, False):
+        layer.use_fused = fused
+        x.grad, layer.weights.grad = None, None
+        out = layer(x)
+        assert out.dtype == torch.float32
+        (out * torch.linspace(-1, 1, layer.n_outputs)).sum().backward()
+        results.append((out.detach(), x.grad.clone(), layer.weights.grad.clone()))
+    for fast, reference in zip(*results):
+        torch.testing.assert_close(fast, reference, atol=1e-5, rtol=0)
+
+
 def test_fused_path_covers_product_encodings_and_declines_the_rest() -> None:
     """Product-state encodings with weight-only layers take the fused path up to 12 qubits;
     re-uploading, entangling encodings and larger registers use autograd."""

@@ -48,6 +48,16 @@ _GENERATORS = {
 }
 
 
+_COMPLEX = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128}
+
+
+def _precisions(array: np.ndarray) -> dict[np.dtype, np.ndarray]:
+    """A constant in both precisions, keyed by the real dtype of the call (float32 layers
+    compute in complex64 like the torch engine, float64 layers in complex128)."""
+    single = np.complex64 if np.iscomplexobj(array) else np.float32
+    return {np.dtype(np.float64): array, np.dtype(np.float32): array.astype(single)}
+
+
 def rotation_sequence(step: LocalStep, n_qubits: int) -> tuple[str, ...] | None:
     """The rotation kinds every qubit of ``step`` runs, if they are the same parameterized
     rx/ry/rz sequence on all qubits; else None."""
@@ -114,70 +124,54 @@ def rotation_table(kinds: tuple[str, ...]) -> np.ndarray:
 def monomials(angles: np.ndarray) -> np.ndarray:
     """(..., D) angles -> (..., 2**D) products of their half-angle cosines and sines."""
     half = 0.5 * angles
-    factors = np.empty(angles.shape + (2,))  # (..., D, 2)
-    np.cos(half, out=factors[..., 0])
-    np.sin(half, out=factors[..., 1])
+    factors = np.empty(angles.shape + (1, 2), dtype=angles.dtype)  # one slot, no derivatives
+    np.cos(half, out=factors[..., 0, 0])
+    np.sin(half, out=factors[..., 0, 1])
     if angles.shape[-1] == 1:
-        return factors[..., 0, :]
-    return _vector_products(angles.shape[-1]).gather(factors).prod(axis=-2)
+        return factors[..., 0, 0, :]
+    return kron_variants(angles.shape[-1], 0, 2)(factors, derivatives=False)[..., 0, :]
 
 
-class GroupProducts:
-    """Kronecker products over a group of qubits as one gather and one product.
+class KronVariants:
+    """Kronecker products over a group of qubits, and every one-factor substitution of them.
 
-    Factors are per-qubit vectors (F = 2 entries) or 2x2 matrices (F = 4, row-major); entry
-    m of the product is the product over qubits q of entry ``index[q, m]`` of factor q
-    (qubit 0 least significant). ``environments`` gives, for every qubit, the derivative of
-    the product with respect to that qubit's factor, contracted with given weights.
+    Factors come as (..., size, 1 + D, F): for every qubit a vector (F = 2) or a row-major
+    2x2 matrix (F = 4) in slot 0 and its D derivatives in slots 1..D. The result
+    (..., 1 + size * D, M) holds the product in variant 0 and, in variant 1 + q * D + d,
+    the product with qubit q's factor replaced by derivative d: the derivative of the
+    product. Qubit 0 is the least significant. One gather and one reduction in NumPy.
     """
 
-    def __init__(self, size: int, matrices: bool) -> None:
-        self.size, self.n_entries = size, 4 if matrices else 2
-        m = np.arange(self.n_entries**size)
+    def __init__(self, size: int, depth: int, n_entries: int) -> None:
+        self.size = size
+        m = np.arange(n_entries**size)
         bit = np.arange(size)[:, None]
-        if matrices:
-            rows, cols = m // 2**size, m % 2**size
-            index = 2 * ((rows[None] >> bit) & 1) + ((cols[None] >> bit) & 1)
+        if n_entries == 4:
+            dim = 2**size
+            entry = 2 * (((m // dim)[None] >> bit) & 1) + (((m % dim)[None] >> bit) & 1)
         else:
-            index = (m[None] >> bit) & 1
-        self.flat_index = (bit * self.n_entries + index).ravel()  # into (..., size * F)
-        one_hot = index[:, :, None] == np.arange(self.n_entries)  # (size, M, F)
-        selector = np.zeros((size, len(m), size, self.n_entries), dtype=np.complex128)
-        selector[np.arange(size), :, np.arange(size), :] = one_hot
-        self.selector = selector.reshape(size * len(m), size * self.n_entries)
+            entry = (m[None] >> bit) & 1  # (size, M)
+        slot = np.zeros((1 + size * depth, size), dtype=np.int64)
+        for q in range(size):
+            slot[1 + q * depth:1 + (q + 1) * depth, q] = np.arange(1, depth + 1)
+        index = (bit * (1 + depth) + slot[:, :, None]) * n_entries + entry[None]
+        self.index = np.ascontiguousarray(index.transpose(1, 0, 2))  # (size, variants, M)
+        self.variants = len(slot)
 
-    def gather(self, factors: np.ndarray) -> np.ndarray:
-        """(..., size, F) factors -> (..., size, M): the entries each product term uses."""
-        lead = factors.shape[:-2]
-        flat = factors.reshape(*lead, -1)
-        return np.take(flat, self.flat_index, axis=-1).reshape(*lead, self.size, -1)
-
-    def environments(self, gathered: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """(..., size, F): sum over m of weights[m] * d product[m] / d factor[q, f]."""
-        others = np.empty_like(gathered)
-        rows = [gathered[..., q, :] for q in range(self.size)]
-        for q, other in enumerate(_leave_one_out(rows)[1]):
-            others[..., q, :] = 1 if other is None else other
-        weighted = (others * weights[..., None, :]).reshape(*weights.shape[:-1], -1)
-        return (weighted @ self.selector).reshape(*weights.shape[:-1], self.size, -1)
+    def __call__(self, factors: np.ndarray, derivatives: bool = True) -> np.ndarray:
+        lead = factors.shape[:-3]
+        index = self.index if derivatives else self.index[:, :1]
+        gathered = np.take(factors.reshape(*lead, -1), index.reshape(self.size, -1), axis=-1)
+        out = gathered[..., 0, :]
+        for q in range(1, self.size):  # products of contiguous rows beat a strided reduction
+            out = out * gathered[..., q, :]
+        return out.reshape(*lead, index.shape[1], -1)
 
 
 @lru_cache(maxsize=None)
-def _vector_products(size: int) -> GroupProducts:
-    return GroupProducts(size, matrices=False)
-
-
-def _leave_one_out(rows: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """The product of ``rows`` and, for each row, the product of all the others (None for
-    an empty product), with O(len(rows)) multiplications."""
-    if len(rows) == 1:
-        return rows[0], [None]
-    half = len(rows) // 2
-    low, low_others = _leave_one_out(rows[:half])
-    high, high_others = _leave_one_out(rows[half:])
-    others = [high if o is None else o * high for o in low_others]
-    others += [low if o is None else o * low for o in high_others]
-    return low * high, others
+def kron_variants(size: int, depth: int, n_entries: int) -> KronVariants:
+    """The shared ``KronVariants`` for a group size, derivative count and factor kind."""
+    return KronVariants(size, depth, n_entries)
 
 
 def apply_block(state: np.ndarray, block: np.ndarray, lo: int, size: int, n: int) -> np.ndarray:
@@ -203,16 +197,18 @@ class _Angles:
     """Gate angles affine in inputs x and weights w: ``const + x @ a_in.T + w @ a_w.T``."""
 
     def __init__(self, parsed: ParsedAngles, rows: list[int]) -> None:
-        self.const, self.a_in, self.a_w = parsed.const[rows], parsed.a_in[rows], parsed.a_w[rows]
-        self.uses_inputs = bool(np.any(self.a_in))
-        self.uses_weights = bool(np.any(self.a_w))
+        self.const = _precisions(parsed.const[rows])
+        self.a_in = _precisions(parsed.a_in[rows])
+        self.a_w = _precisions(parsed.a_w[rows])
+        self.uses_inputs = bool(np.any(parsed.a_in[rows]))
+        self.uses_weights = bool(np.any(parsed.a_w[rows]))
 
     def __call__(self, x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
-        out = self.const
+        out = self.const[w.dtype]
         if self.uses_weights:
-            out = out + w @ self.a_w.T
+            out = out + w @ self.a_w[w.dtype].T
         if self.uses_inputs and x is not None:
-            out = out + x @ self.a_in.T
+            out = out + x @ self.a_in[w.dtype].T
         return out
 
 
@@ -223,15 +219,14 @@ class _LayerSet:
                  n_qubits: int) -> None:
         self.ids = [id(s) for s in steps]
         self.depth = len(kinds)
-        self.table = rotation_table(kinds)
+        self.table = _precisions(rotation_table(kinds))
         self.angles = _Angles(parsed, [r for s in steps for r in _rows(s, n_qubits)])
         self.shape = (len(steps), n_qubits, self.depth)
 
     def matrices(self, w: np.ndarray) -> np.ndarray:
-        """(L, n, 1 + D, 2, 2): each qubit's matrix and its derivatives."""
-        mats = monomials(self.angles(None, w).reshape(self.shape)).astype(np.complex128) @ \
-            self.table
-        return mats.reshape(*self.shape[:2], 1 + self.depth, 2, 2)
+        """(L, n, 1 + D, 4): each qubit's row-major 2x2 matrix and its derivatives."""
+        terms = monomials(self.angles(None, w).reshape(self.shape)).astype(_COMPLEX[w.dtype])
+        return (terms @ self.table[w.dtype]).reshape(*self.shape[:2], 1 + self.depth, 4)
 
 
 class FusedPath:
@@ -245,26 +240,28 @@ class FusedPath:
                  readout_is_index: bool) -> None:
         n = self.n = compiled.n_qubits
         self.groups = fused_groups(n)
-        self.vector_products = {size: _vector_products(size) for _, size in self.groups}
-        self.matrix_products = {size: GroupProducts(size, True) for _, size in self.groups}
         first = compiled.steps[0]
         assert isinstance(first, LocalStep)
         kinds = rotation_sequence(first, n)
         assert kinds is not None
-        self.encoder_depth = len(kinds)
+        self.encoder_depth = depth = len(kinds)
         self.encoder_angles = _Angles(compiled.angles, _rows(first, n))
-        self.encoder_table = rotation_table(kinds).reshape(2**len(kinds), 1 + len(kinds), 4)[
-            :, :, [0, 2]].reshape(2**len(kinds), -1)  # column 0 of each matrix
+        self.encoder_table = _precisions(rotation_table(kinds).reshape(2**depth, 1 + depth, 4)[
+            :, :, [0, 2]].reshape(2**depth, -1))  # column 0 of each matrix: R|0>
+        self.encoder_kron = {size: kron_variants(size, depth, 2) for _, size in self.groups}
         self.rest = rest
         by_kinds: dict[tuple[str, ...], list[LocalStep]] = {}
         for step in rest:
             if isinstance(step, LocalStep):
                 by_kinds.setdefault(rotation_sequence(step, n), []).append(step)  # type: ignore
         self.layer_sets = [_LayerSet(compiled.angles, steps, k, n) for k, steps in by_kinds.items()]
+        self.layer_kron = [{size: kron_variants(size, ls.depth, 4) for _, size in self.groups}
+                           for ls in self.layer_sets]
         self.where = {step_id: (k, i) for k, ls in enumerate(self.layer_sets)
                       for i, step_id in enumerate(ls.ids)}
         self.inverse = {id(s): np.argsort(s.perm) for s in rest if isinstance(s, PermStep)}
-        self.readout, self.readout_is_index = readout, readout_is_index
+        self.readout_is_index = readout_is_index
+        self.readout = readout if readout_is_index else _precisions(readout)
         self.readout_inverse = np.argsort(readout) if readout_is_index else None
         self.n_weights = compiled.angles.a_w.shape[1]
         self.work_per_sample = 2**n * max(1, sum(isinstance(s, LocalStep) for s in rest))
@@ -277,26 +274,26 @@ class FusedPath:
 
     def outputs(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """(B, K) layer outputs for circuit input values (B, I)."""
-        return _FusedLayer.apply(inputs, weights, self)
+        grad = torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad)
+        return _FusedLayer.apply(inputs, weights, self, grad)
 
-    def forward(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, dict]:
-        """Outputs (B, K) and what the backward pass needs."""
+    def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = True
+                ) -> tuple[np.ndarray, dict]:
+        """Outputs (B, K) and what the backward pass needs (all derivatives if asked)."""
         batch, n, depth = x.shape[0], self.n, self.encoder_depth
         angles = self.encoder_angles(x, w).reshape(batch, n, depth)
-        columns = (monomials(angles).astype(np.complex128) @ self.encoder_table).reshape(
-            batch, n, 1 + depth, 2)
-        gathered = [self.vector_products[size].gather(columns[:, lo:lo + size, 0])
-                    for lo, size in self.groups]
-        parts = [g.prod(axis=-2) for g in gathered]
-        state = parts[0]
-        for part in parts[1:]:
-            state = (part[:, :, None] * state[:, None, :]).reshape(batch, -1)
-        mats = [ls.matrices(w) for ls in self.layer_sets]  # (L, n, 1 + D, 2, 2) each
-        block_factors = [[self.matrix_products[size].gather(
-            m[:, lo:lo + size, 0].reshape(m.shape[0], size, 4)) for lo, size in self.groups]
-            for m in mats]
-        blocks = [[f.prod(axis=-2).reshape(-1, 2**size, 2**size)
-                   for f, (_, size) in zip(per_group, self.groups)] for per_group in block_factors]
+        terms = monomials(angles).astype(_COMPLEX[w.dtype])
+        columns = (terms @ self.encoder_table[w.dtype]).reshape(batch, n, 1 + depth, 2)
+        encoded = [self.encoder_kron[size](columns[:, lo:lo + size], derivatives)
+                   for lo, size in self.groups]  # (B, variants, 2**size) per group
+        state = encoded[0][:, 0]
+        for part in encoded[1:]:
+            state = (part[:, 0, :, None] * state[:, None, :]).reshape(batch, -1)
+        layers = []  # per layer set and group: (L, variants, 4**size)
+        for ls, krons in zip(self.layer_sets, self.layer_kron):
+            mats = ls.matrices(w)  # (L, n, 1 + D, 4)
+            layers.append([krons[size](mats[:, lo:lo + size], derivatives)
+                           for lo, size in self.groups])
         inputs = []
         for step in self.rest:
             if isinstance(step, PermStep):
@@ -305,24 +302,22 @@ class FusedPath:
             k, i = self.where[id(step)]
             for g, (lo, size) in enumerate(self.groups):
                 inputs.append(state)
-                state = apply_block(state, blocks[k][g][i], lo, size, n)
+                block = layers[k][g][i, 0].reshape(2**size, 2**size)
+                state = apply_block(state, block, lo, size, n)
         probs = state.real**2 + state.imag**2
         out = np.take(probs, self.readout, axis=1) if self.readout_is_index \
-            else probs @ self.readout
-        saved = {"columns": columns, "gathered": gathered, "parts": parts, "mats": mats,
-                 "block_factors": block_factors, "blocks": blocks, "inputs": inputs,
-                 "final": state}
-        return out, saved
+            else probs @ self.readout[probs.dtype]
+        return out, {"encoded": encoded, "layers": layers, "inputs": inputs, "final": state}
 
     def backward(self, saved: dict, grad: np.ndarray, need_inputs: bool,
                  need_weights: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Gradients with respect to the circuit inputs (B, I) and the weights (W,)."""
         grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \
-            else grad @ self.readout.T
+            else grad @ self.readout[grad.dtype].T
         cotangent = 2 * grad_probs * saved["final"]  # dL = Re <cotangent, d state>
-        inputs, mats = list(saved["inputs"]), saved["mats"]
-        block_grads = [np.zeros((ls.shape[0], self.n, 4), dtype=np.complex128)
-                       for ls in self.layer_sets]
+        inputs, layers = list(saved["inputs"]), saved["layers"]
+        dtype = grad.dtype
+        layer_grads = [np.zeros(ls.shape, dtype=dtype) for ls in self.layer_sets]
         for step in reversed(self.rest):
             if isinstance(step, PermStep):
                 cotangent = np.take(cotangent, self.inverse[id(step)], axis=1)
@@ -331,43 +326,39 @@ class FusedPath:
             for g in range(len(self.groups) - 1, -1, -1):
                 lo, size = self.groups[g]
                 state = inputs.pop()
+                variants = layers[k][g][i]  # (1 + size * D, 4**size)
                 if need_weights:
                     gradient = block_gradient(cotangent, state, lo, size).ravel()
-                    block_grads[k][i, lo:lo + size] = self.matrix_products[size].environments(
-                        saved["block_factors"][k][g][i], gradient)
-                block = saved["blocks"][k][g][i]
+                    per_angle = (variants[1:] @ gradient).real
+                    layer_grads[k][i, lo:lo + size] = per_angle.reshape(size, -1)
+                block = variants[0].reshape(2**size, 2**size)
                 cotangent = apply_block(cotangent, block.conj().T, lo, size, self.n)
-        encoder_grad = self._encoder_gradient(saved, cotangent)  # (B, n * D)
-        grad_x = encoder_grad @ self.encoder_angles.a_in if need_inputs else None
+        encoder_grad = self._encoder_gradient(saved["encoded"], cotangent)  # (B, n * D)
+        grad_x = encoder_grad @ self.encoder_angles.a_in[dtype] if need_inputs else None
         grad_w = None
         if need_weights:
-            grad_w = np.zeros(self.n_weights)
+            grad_w = np.zeros(self.n_weights, dtype=dtype)
             if self.encoder_angles.uses_weights:
-                grad_w += encoder_grad.sum(0) @ self.encoder_angles.a_w
-            for ls, m, block_grad in zip(self.layer_sets, mats, block_grads):
-                derivatives = m[:, :, 1:].reshape(*m.shape[:2], -1, 4)  # (L, n, D, 4)
-                per_angle = (derivatives @ block_grad[..., None]).real  # (L, n, D, 1)
-                grad_w += per_angle.ravel() @ ls.angles.a_w
+                grad_w += encoder_grad.sum(0) @ self.encoder_angles.a_w[dtype]
+            for ls, layer_grad in zip(self.layer_sets, layer_grads):
+                grad_w += layer_grad.ravel() @ ls.angles.a_w[dtype]
         return grad_x, grad_w
 
-    def _encoder_gradient(self, saved: dict, cotangent: np.ndarray) -> np.ndarray:
+    def _encoder_gradient(self, encoded: list[np.ndarray], cotangent: np.ndarray) -> np.ndarray:
         """dL/d(encoding angle) (B, n * D) from the cotangent at the product state."""
-        columns, parts = saved["columns"], saved["parts"]
-        batch = columns.shape[0]
-        conj = cotangent.conj().reshape(batch, *[p.shape[1] for p in reversed(parts)])
-        letters = [chr(ord("a") + g) for g in range(len(parts))]
-        environments = []
-        for g, (lo, size) in enumerate(self.groups):
-            others = [h for h in range(len(parts)) if h != g]
-            env = conj.reshape(batch, -1) if not others else np.einsum(
-                f"z{''.join(reversed(letters))}," + ",".join(f"z{letters[h]}" for h in others)
-                + f"->z{letters[g]}", conj, *[parts[h] for h in others])
-            environments.append(self.vector_products[size].environments(
-                saved["gathered"][g], env))
-        env_all = np.concatenate(environments, axis=1) if len(environments) > 1 \
-            else environments[0]  # (B, n, 2)
-        derivative = columns[:, :, 1:]  # (B, n, D, 2)
-        return (derivative @ env_all[..., None]).real.reshape(batch, -1)
+        batch, count = cotangent.shape[0], len(encoded)
+        conj = cotangent.conj()
+        if count == 1:
+            return (encoded[0][:, 1:] @ conj[:, :, None]).real.reshape(batch, -1)
+        conj = conj.reshape(batch, *[e.shape[-1] for e in reversed(encoded)])
+        letters = [chr(ord("a") + g) for g in range(count)]
+        grads = []
+        for g in range(count):  # contract every other group's product state
+            others = [h for h in range(count) if h != g]
+            spec = f"z{''.join(reversed(letters))}," + ",".join(f"z{letters[h]}" for h in others)
+            env = np.einsum(f"{spec}->z{letters[g]}", conj, *[encoded[h][:, 0] for h in others])
+            grads.append((encoded[g][:, 1:] @ env[:, :, None]).real.reshape(batch, -1))
+        return np.concatenate(grads, axis=1)
 
 
 class _SingleThreadBlas:
@@ -422,23 +413,18 @@ _BLAS = _SingleThreadBlas()
 class _FusedLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inputs: torch.Tensor, weights: torch.Tensor,  # type: ignore[override]
-                path: FusedPath) -> torch.Tensor:
+                path: FusedPath, derivatives: bool) -> torch.Tensor:
         with _BLAS:
-            out, saved = path.forward(inputs.detach().numpy().astype(np.float64),
-                                      weights.detach().numpy().astype(np.float64))
+            out, saved = path.forward(inputs.detach().numpy(), weights.detach().numpy(),
+                                      derivatives)
         ctx.path, ctx.saved = path, saved
-        ctx.dtypes = (_NUMPY_DTYPES[inputs.dtype], _NUMPY_DTYPES[weights.dtype])
-        return torch.from_numpy(out.astype(_NUMPY_DTYPES[weights.dtype]))
+        return torch.from_numpy(out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         with _BLAS:
-            grad_x, grad_w = ctx.path.backward(
-                ctx.saved, grad.detach().numpy().astype(np.float64),
-                ctx.needs_input_grad[0], ctx.needs_input_grad[1])
-        return (None if grad_x is None else torch.from_numpy(grad_x.astype(ctx.dtypes[0])),
-                None if grad_w is None else torch.from_numpy(grad_w.astype(ctx.dtypes[1])), None)
-
-
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+            grad_x, grad_w = ctx.path.backward(ctx.saved, grad.detach().numpy(),
+                                               ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        return (None if grad_x is None else torch.from_numpy(grad_x),
+                None if grad_w is None else torch.from_numpy(grad_w), None, None)
