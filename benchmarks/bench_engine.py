@@ -2,9 +2,11 @@
 
 The same model — Linear(64 -> n) -> circuit -> Linear(n -> 10) on scikit-learn's digits,
 batch 32, Adam — with the same circuit (RY angle encoding, then per layer RY and RZ on
-every qubit and a CNOT ring, <Z_i> readout), trained in one process, one after another.
-Prints samples/second, the ratios, and the largest difference between the frameworks'
-circuit outputs for identical weights (they must compute the same function).
+every qubit and a CNOT ring, <Z_i> readout), trained in one process.
+hqnn and PennyLane train in alternating turns (``--rounds``) and the medians are reported,
+so a change in the machine's speed during the run affects both alike. Prints
+samples/second, the ratios, and the largest difference between the frameworks' circuit
+outputs for identical weights (they must compute the same function).
 
     python benchmarks/bench_engine.py                 # 4, 8, 12 qubits
     python benchmarks/bench_engine.py --qubits 4 --seconds 5
@@ -14,6 +16,7 @@ Needs the bench extra: pip install -e ".[bench]".
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from typing import Callable
 
@@ -72,26 +75,41 @@ def qml_layer(reference: QuantumLayer) -> torch.nn.Module:
     return TorchConnector(qnn, initial_weights=reference.weights.detach().double().numpy())
 
 
-def samples_per_second(quantum: torch.nn.Module, n: int, seconds: float,
-                       max_steps: int, clock: Callable[[], float] = time.perf_counter) -> float:
-    x, y = digits()
-    gen = torch.Generator().manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, n), quantum, torch.nn.Linear(n, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    loss_fn = torch.nn.CrossEntropyLoss()
+class Trainer:
+    """One framework's model and optimizer, trained in time slices so that frameworks can
+    take turns (drift of the machine's speed then affects both alike)."""
 
-    def step() -> None:
-        idx = torch.randint(0, len(x), (BATCH,), generator=gen)
-        opt.zero_grad()
-        loss_fn(model(x[idx]).float(), y[idx]).backward()
-        opt.step()
+    def __init__(self, quantum: torch.nn.Module, n: int,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.x, self.y = digits()
+        self.gen = torch.Generator().manual_seed(0)
+        self.model = torch.nn.Sequential(torch.nn.Linear(64, n), quantum, torch.nn.Linear(n, 10))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=0.01)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.clock = clock
+        self.step()  # warm-up (compilation, caches)
 
-    step()  # warm-up (compilation, caches)
-    steps, start = 0, clock()
-    while steps < max_steps and (clock() - start < seconds or steps < 2):
-        step()
-        steps += 1
-    return steps * BATCH / (clock() - start)
+    def step(self) -> None:
+        idx = torch.randint(0, len(self.x), (BATCH,), generator=self.gen)
+        self.opt.zero_grad()
+        self.loss_fn(self.model(self.x[idx]).float(), self.y[idx]).backward()
+        self.opt.step()
+
+    def samples_per_second(self, seconds: float, max_steps: int) -> float:
+        steps, start = 0, self.clock()
+        while steps < max_steps and (self.clock() - start < seconds or steps < 2):
+            self.step()
+            steps += 1
+        return steps * BATCH / (self.clock() - start)
+
+
+def interleaved(trainers: list[Trainer], seconds: float, rounds: int) -> list[float]:
+    """Median samples/second of each trainer over ``rounds`` turns of seconds/rounds each."""
+    rates: list[list[float]] = [[] for _ in trainers]
+    for _ in range(rounds):
+        for trainer, rate in zip(trainers, rates):
+            rate.append(trainer.samples_per_second(seconds / rounds, 100_000))
+    return [statistics.median(rate) for rate in rates]
 
 
 def max_output_difference(a: Callable, b: Callable, n: int) -> float:
@@ -105,6 +123,8 @@ def main() -> None:
     parser.add_argument("--qubits", type=int, nargs="+", default=[4, 8, 12])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="hqnn and PennyLane take this many turns; medians are reported")
     parser.add_argument("--cpu-time", action="store_true",
                         help="measure process CPU time instead of wall time (for a busy machine)")
     parser.add_argument("--qml-qubits", type=int, nargs="*", default=[4],
@@ -120,17 +140,16 @@ def main() -> None:
         ours = hqnn_layer(n)
         pl = pennylane_layer(n, ours.weights.detach().clone())
         diff = max_output_difference(ours, pl, n)
-        ours_sps = samples_per_second(ours, n, args.seconds, 100_000, clock)
-        pl_sps = samples_per_second(pl, n, args.seconds, 100_000, clock)
+        ours_sps, pl_sps = interleaved([Trainer(ours, n, clock), Trainer(pl, n, clock)],
+                                       args.seconds, args.rounds)
         qml_sps = float("nan")
         if n in args.qml_qubits:
             qml = qml_layer(ours)
             diff = max(diff, max_output_difference(ours, qml, n))
-            qml_sps = samples_per_second(qml, n, args.seconds, 3, clock)
+            qml_sps = Trainer(qml, n, clock).samples_per_second(args.seconds, 3)
         print(f"{n:>6} {ours_sps:>10.0f} {pl_sps:>10.0f} {qml_sps:>10.1f} "
               f"{ours_sps / pl_sps:>12.1f} {ours_sps / qml_sps:>12.0f} {diff:>11.1e}",
               flush=True)
-
 
 if __name__ == "__main__":
     main()
