@@ -154,18 +154,20 @@ class KronVariants:
         slot = np.zeros((1 + size * depth, size), dtype=np.int64)
         for q in range(size):
             slot[1 + q * depth:1 + (q + 1) * depth, q] = np.arange(1, depth + 1)
-        index = (bit * (1 + depth) + slot[:, :, None]) * n_entries + entry[None]
-        self.index = np.ascontiguousarray(index.transpose(1, 0, 2))  # (size, variants, M)
+        index = ((bit * (1 + depth) + slot[:, :, None]) * n_entries + entry[None])
+        # (size, variants * M) and (size, M) for the product alone: qubit rows first
+        self.index = np.ascontiguousarray(index.transpose(1, 0, 2)).reshape(size, -1)
+        self.product_index = np.ascontiguousarray(index[0])
         self.variants = len(slot)
 
     def __call__(self, factors: np.ndarray, derivatives: bool = True) -> np.ndarray:
         lead = factors.shape[:-3]
-        index = self.index if derivatives else self.index[:, :1]
-        gathered = np.take(factors.reshape(*lead, -1), index.reshape(self.size, -1), axis=-1)
+        index = self.index if derivatives else self.product_index
+        gathered = np.take(factors.reshape(*lead, -1), index, axis=-1)
         out = gathered[..., 0, :]
         for q in range(1, self.size):  # products of contiguous rows beat a strided reduction
             out = out * gathered[..., q, :]
-        return out.reshape(*lead, index.shape[1], -1)
+        return out.reshape(*lead, self.variants if derivatives else 1, -1)
 
 
 @lru_cache(maxsize=None)
@@ -202,9 +204,11 @@ class _Angles:
         self.a_w = _precisions(parsed.a_w[rows])
         self.uses_inputs = bool(np.any(parsed.a_in[rows]))
         self.uses_weights = bool(np.any(parsed.a_w[rows]))
+        self.has_const = bool(np.any(parsed.const[rows])) or not (self.uses_inputs
+                                                                 or self.uses_weights)
 
     def __call__(self, x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
-        out = self.const[w.dtype]
+        out = self.const[w.dtype] if self.has_const else 0
         if self.uses_weights:
             out = out + w @ self.a_w[w.dtype].T
         if self.uses_inputs and x is not None:
