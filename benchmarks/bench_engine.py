@@ -68,9 +68,9 @@ def qml_layer(reference: QuantumLayer) -> torch.nn.Module:
     from qiskit_machine_learning.connectors import TorchConnector
     from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-    built = reference._built
-    qnn = EstimatorQNN(circuit=reference.circuit, input_params=list(built.inputs),
-                       weight_params=list(built.weights), observables=reference.observables,
+    qnn = EstimatorQNN(circuit=reference.circuit, input_params=reference.input_parameters,
+                       weight_params=reference.weight_parameters,
+                       observables=reference.observables,
                        input_gradients=True)
     return TorchConnector(qnn, initial_weights=reference.weights.detach().double().numpy())
 

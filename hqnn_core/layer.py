@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
-from qiskit.circuit import ParameterVector, QuantumCircuit
+from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
 from qiskit.circuit.library import (PhaseGate, RXGate, RXXGate, RYGate, RYYGate, RZGate,
                                     RZXGate, RZZGate)
+from qiskit.quantum_info import SparsePauliOp
 
 from hqnn_core.circuits.build import build_circuit
 from hqnn_core.circuits.encodings import amplitude_tree_angles
-from hqnn_core.circuits.measurement import measured_pairs
 from hqnn_core.config import CircuitConfig
 from hqnn_core.errors import ConfigError, ResourceError, ShapeError
 from hqnn_core.simulator import gates
@@ -28,7 +28,7 @@ from hqnn_core.simulator.compile import compile_circuit, flatten
 from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
 from hqnn_core.simulator.fused import FusedPath, fused_plan
-from hqnn_core.simulator.readout import readout_prefix, z_sign_matrix
+from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
 
 BACKENDS = ("exact", "aer", "ibm")
 DEFAULT_MAX_STATE_BYTES = 8 * 2**30
@@ -54,7 +54,43 @@ class QuantumLayer(torch.nn.Module):
         super().__init__()
         if not isinstance(config, CircuitConfig):
             raise ConfigError("QuantumLayer takes a CircuitConfig, e.g. "
-                              "QuantumLayer(CircuitConfig(n_qubits=4)).")
+                              "QuantumLayer(CircuitConfig(n_qubits=4)); for a circuit of your "
+                              "own use QuantumLayer.from_circuit(circuit, inputs, weights).")
+        self.config: CircuitConfig | None = config
+        built = build_circuit(config)
+        observables = None if config.measurement == "probs" else built.observables
+        self._setup(built.circuit, list(built.inputs), list(built.weights), observables,
+                    backend=backend, shots=shots, noise=noise, ibm_backend=ibm_backend,
+                    dtype=dtype, seed=seed)
+
+    @classmethod
+    def from_circuit(cls, circuit: QuantumCircuit, inputs: Sequence[Parameter],
+                     weights: Sequence[Parameter],
+                     observables: Sequence[SparsePauliOp] | None = None, *,
+                     backend: str = "exact", shots: int | None = None, noise: str | None = None,
+                     ibm_backend: str | None = None, dtype: torch.dtype = torch.float32,
+                     seed: int | None = None) -> "QuantumLayer":
+        """A layer for a Qiskit circuit of your own.
+
+        ``inputs`` are the circuit parameters fed from the layer's input (in column order),
+        ``weights`` the trained ones; gate angles may be affine in both and quadratic in the
+        inputs. ``observables`` are Z-type ``SparsePauliOp`` (outputs are their
+        expectations); without them the outputs are the 2**n basis-state probabilities.
+        """
+        if not isinstance(circuit, QuantumCircuit):
+            raise ConfigError("from_circuit takes a qiskit QuantumCircuit.")
+        layer = cls.__new__(cls)
+        torch.nn.Module.__init__(layer)
+        layer.config = None
+        layer._setup(circuit, list(inputs), list(weights),
+                     None if observables is None else list(observables), backend=backend,
+                     shots=shots, noise=noise, ibm_backend=ibm_backend, dtype=dtype, seed=seed)
+        return layer
+
+    def _setup(self, circuit: QuantumCircuit, inputs: list[Parameter], weights: list[Parameter],
+               observables: list[SparsePauliOp] | None, *, backend: str, shots: int | None,
+               noise: str | None, ibm_backend: str | None, dtype: torch.dtype,
+               seed: int | None) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r} is not supported; choose one of: "
                               f"{', '.join(BACKENDS)}.")
@@ -63,37 +99,35 @@ class QuantumLayer(torch.nn.Module):
         if backend == "exact" and (shots is not None or noise is not None):
             raise ConfigError("shots and noise need backend='aer' (or 'ibm'); the exact "
                               "backend computes expectations exactly.")
-        self.config = config
         self.backend = backend
-        built = build_circuit(config)
-        self._built = built
-        self.circuit: QuantumCircuit = built.circuit
-        self.observables = built.observables
-        self.n_qubits = config.n_qubits
-        self.n_features = config.n_features
-        self.n_outputs = built.n_outputs
-        compiled = compile_circuit(self.circuit, list(built.inputs), list(built.weights))
+        self.circuit: QuantumCircuit = circuit
+        self.input_parameters, self.weight_parameters = inputs, weights
+        self.observables = observables or []
+        self.measurement = "probs" if observables is None else (
+            self.config.measurement if self.config is not None else "observables")
+        self.n_qubits = circuit.num_qubits
+        self.n_features = self.config.n_features if self.config is not None else len(inputs)
+        self.n_outputs = 2**self.n_qubits if observables is None else len(observables)
+        compiled = compile_circuit(circuit, inputs, weights)
         self.program = StatevectorProgram(compiled)
         self._state_entries = 2**self.n_qubits * (2 * len(compiled.steps) + 4)
         self.max_state_bytes = int(os.environ.get("HQNN_MAX_STATE_BYTES",
                                                   DEFAULT_MAX_STATE_BYTES))
         self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
-        if config.measurement == "probs":
+        if observables is None:
             self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
             self.register_buffer("readout_inverse", torch.tensor(np.argsort(readout_index)),
                                  persistent=False)
             readout = readout_index
         else:
-            terms = [[q] for q in range(self.n_qubits)]
-            if config.measurement == "zz":
-                terms += [list(pair) for pair in measured_pairs(config)]
-            readout = z_sign_matrix(self.n_qubits, terms)[np.argsort(readout_index)]
+            diagonals = observable_diagonals(self.observables, self.n_qubits)
+            readout = diagonals[np.argsort(readout_index)]
             self.register_buffer("readout_matrix", torch.tensor(readout), persistent=False)
         plan = fused_plan(compiled, self._n_forward)
         self._fused = None if plan is None else FusedPath(
-            compiled, plan, readout, readout_is_index=config.measurement == "probs")
+            compiled, plan, readout, readout_is_index=observables is None)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        init = (torch.rand(len(built.weights), generator=generator, dtype=torch.float64) * 2 - 1)
+        init = (torch.rand(len(weights), generator=generator, dtype=torch.float64) * 2 - 1)
         self.weights = torch.nn.Parameter((init * math.pi).to(dtype))
         self.to(dtype)
         self._gate_angle_circuit: QuantumCircuit | None = None
@@ -112,12 +146,15 @@ class QuantumLayer(torch.nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
+        if c is None:
+            return (f"n_qubits={self.n_qubits}, circuit={self.circuit.name!r}, "
+                    f"inputs={self.n_features}, outputs={self.n_outputs}, backend={self.backend}")
         return (f"n_qubits={c.n_qubits}, encoding={c.encoding}, ansatz={c.ansatz}, "
                 f"layers={c.layers}, measurement={c.measurement}, backend={self.backend}")
 
     def input_values(self, x: torch.Tensor) -> torch.Tensor:
         """Circuit input parameter values (B, n_inputs) for features (B, n_features)."""
-        encoding = self.config.encoding
+        encoding = self.config.encoding if self.config is not None else None
         if encoding == "amplitude":
             return amplitude_tree_angles(x)
         if encoding == "basis":
@@ -128,9 +165,10 @@ class QuantumLayer(torch.nn.Module):
         if not isinstance(x, torch.Tensor):
             raise ShapeError(f"QuantumLayer expects a torch.Tensor, got {type(x).__name__}.")
         if x.dim() == 0 or x.shape[-1] != self.n_features:
+            what = f"{self.config.encoding} encoding" if self.config is not None else "a circuit"
             raise ShapeError(
                 f"QuantumLayer expects inputs of shape (..., {self.n_features}) for "
-                f"{self.config.encoding} encoding on {self.n_qubits} qubits, got {tuple(x.shape)}."
+                f"{what} on {self.n_qubits} qubits, got {tuple(x.shape)}."
             )
         if x.is_complex():
             raise ShapeError("QuantumLayer expects real-valued inputs.")
@@ -167,7 +205,7 @@ class QuantumLayer(torch.nn.Module):
             return self._fused.outputs(inputs, self.weights)
         state = self.program(inputs, self.weights, self._n_forward)
         probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
-        if self.config.measurement == "probs":
+        if self.measurement == "probs":
             return permute_columns(probs, self.readout_index, self.readout_inverse)
         return probs @ self.readout_matrix.to(probs.dtype)
 
@@ -185,8 +223,8 @@ class QuantumLayer(torch.nn.Module):
                              f"got {flat.shape[0]}.")
         values = self.input_values(flat)[0].detach().double().cpu().numpy()
         weights = self.weights.detach().double().cpu().numpy()
-        binding = dict(zip(self._built.inputs, values.tolist()))
-        binding.update(zip(self._built.weights, weights.tolist()))
+        binding = dict(zip(self.input_parameters, values.tolist()))
+        binding.update(zip(self.weight_parameters, weights.tolist()))
         return self.circuit.assign_parameters(binding)
 
     @property
@@ -219,7 +257,7 @@ class QuantumLayer(torch.nn.Module):
                 continue
             qc.append(_SHIFT_GATES[op.name](phi[g]), op.qubits)
             g += 1
-        parsed = parse_angles(expressions, list(self._built.inputs), list(self._built.weights))
+        parsed = parse_angles(expressions, self.input_parameters, self.weight_parameters)
         block = AngleBlock(parsed, range(len(expressions)))
         block.batched = True
         self._gate_angle_circuit = qc

@@ -89,7 +89,13 @@ def exact_twin(layer: Any) -> Any:
         return layer
     from hqnn_core.layer import QuantumLayer
 
-    twin = QuantumLayer(layer.config, dtype=layer.weights.dtype)
+    if layer.config is not None:
+        twin = QuantumLayer(layer.config, dtype=layer.weights.dtype)
+    else:
+        twin = QuantumLayer.from_circuit(layer.circuit, layer.input_parameters,
+                                         layer.weight_parameters,
+                                         layer.observables if layer.measurement != "probs"
+                                         else None, dtype=layer.weights.dtype)
     twin.load_state_dict(layer.state_dict())
     return twin
 
@@ -112,7 +118,7 @@ def local_comparison(layer: Any, features: Tensor, *, head: Head | None = None,
 
 def output_labels(layer: Any) -> list[str]:
     """Names of a layer's outputs: ``<Z0>``, ``<Z0Z1>`` or basis states ``|01>``."""
-    if layer.config.measurement == "probs":
+    if layer.measurement == "probs":
         return [f"|{i:0{layer.n_qubits}b}>" for i in range(2**layer.n_qubits)]
     labels = []
     for obs in layer.observables:

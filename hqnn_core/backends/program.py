@@ -39,7 +39,7 @@ class CircuitSpec:
     @classmethod
     def from_layer(cls, layer: Any) -> "CircuitSpec":
         """Read the contract attributes of a ``QuantumLayer``."""
-        return cls.build(layer.gate_angle_circuit, measurement=layer.config.measurement,
+        return cls.build(layer.gate_angle_circuit, measurement=layer.measurement,
                          observables=list(layer.observables))
 
     @classmethod

@@ -66,9 +66,9 @@ class _LocalTable(torch.nn.Module):
         rows, kinds = [], []
         constants: list[np.ndarray] = []
         depth = max((len(g) for s in steps for g in s.gates.values()), default=1)
-        for step in steps:
-            for gate_list in step.gates.values():
-                for gate in gate_list:
+        for step in steps:  # in the (step, qubit, depth) order of the index loop below
+            for q in range(n):
+                for gate in step.gates.get(q, []):
                     if gate.row is not None:
                         rows.append(gate.row)
                         kinds.append(gate.name)

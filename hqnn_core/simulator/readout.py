@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from qiskit.quantum_info import SparsePauliOp
 
+from hqnn_core.errors import ConfigError
 from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import DiagStep, LocalStep, PermStep, Step
 
@@ -39,11 +41,26 @@ def _all_diagonal(step: LocalStep) -> bool:
     return True
 
 
-def z_sign_matrix(n_qubits: int, terms: list[list[int]]) -> np.ndarray:
-    """(2**n, len(terms)) eigenvalues of Z-strings: entry [i, t] = prod_{q in t} (1 - 2 bit_q(i))."""
+def observable_diagonals(observables: list[SparsePauliOp], n_qubits: int) -> np.ndarray:
+    """(2**n, K) diagonals of Z-type observables: entry [i, k] = <i|O_k|i>.
+
+    Raises ConfigError for an observable on other qubits, with X or Y factors (rotate the
+    basis inside the circuit instead), or that is not Hermitian.
+    """
     idx = np.arange(2**n_qubits)
-    out = np.ones((2**n_qubits, len(terms)))
-    for t, qubits in enumerate(terms):
-        for q in qubits:
-            out[:, t] *= 1 - 2 * ((idx >> q) & 1)
-    return out
+    out = np.zeros((2**n_qubits, len(observables)), dtype=np.complex128)
+    for k, observable in enumerate(observables):
+        if not isinstance(observable, SparsePauliOp) or observable.num_qubits != n_qubits:
+            raise ConfigError(f"Observable {k} must be a SparsePauliOp on {n_qubits} qubits.")
+        paulis = observable.paulis
+        if np.any(paulis.x):
+            raise ConfigError(
+                f"Observable {k} has X or Y factors; the layer reads Z-type observables — add "
+                "the basis change (e.g. H for X) to the circuit and measure Z."
+            )
+        for z, phase, coeff in zip(paulis.z, paulis.phase, observable.coeffs):
+            signs = np.prod([1 - 2 * ((idx >> q) & 1) for q in np.flatnonzero(z)], axis=0)
+            out[:, k] += coeff * (-1j) ** phase * signs
+    if np.abs(out.imag).max(initial=0) > 1e-12:
+        raise ConfigError("Observables must be Hermitian (real coefficients).")
+    return out.real
