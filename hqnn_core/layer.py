@@ -39,10 +39,13 @@ _SHIFT_GATES = {"rx": RXGate, "ry": RYGate, "rz": RZGate, "p": PhaseGate, "rzz":
 class QuantumLayer(torch.nn.Module):
     """A parameterized quantum circuit as a differentiable layer.
 
+    Built from a ``CircuitConfig``, or from a circuit of your own with ``from_circuit``.
     ``layer(x)`` maps ``(..., n_features)`` to ``(..., n_outputs)``: expectations of
-    ``layer.observables`` (measurement ``z``/``zz``) or basis-state probabilities
-    (``probs``). ``use_fused`` (default True) lets small product-state circuits take the
-    fused path with a hand-written backward; set it False to use plain autograd.
+    ``layer.observables`` or basis-state probabilities (``layer.measurement == "probs"``).
+    ``use_fused`` (default True) lets product-state circuits take the fused NumPy path
+    with an adjoint backward; set it False to use the torch engine's autograd.
+    ``max_state_bytes`` (default ``HQNN_MAX_STATE_BYTES`` or 8 GiB) bounds the memory a
+    forward pass may ask for.
     """
 
     use_fused: bool = True

@@ -7,31 +7,31 @@ at most ``MAX_QUBITS`` qubits, on the CPU.
 
 At these sizes a training step costs per-operation overhead, not arithmetic, so the whole
 layer (angles, states, readout and all gradients) is one autograd Function whose forward
-and backward run a few dozen NumPy operations (complex128) and cross into torch once each
-way:
+and backward run a few dozen NumPy operations (complex64 for float32 layers, complex128
+for float64) and cross into torch once each way:
 
 - a rotation sequence R_{D-1}(a_{D-1})...R_0(a_0) is multilinear in the half-angle
   cosines and sines, so its 2x2 matrix and all D derivatives are one product of the
   ``2**D`` monomials with a constant table (``rotation_table``);
-- a rotation layer acts on the batch as Kronecker blocks of up to four qubits, as in the
-  torch engine; a permutation is a column gather;
+- a Kronecker block of up to four qubits, and its derivative with respect to every angle
+  of those qubits, is one gather and a few multiplications (``KronVariants``); blocks act
+  on the batched state as small matrix products, permutations as column gathers;
 - gradients come from the adjoint method: the cotangent state is swept back once, each
-  block's gradient is ``G = sum_b conj(lambda_b) s_b^T`` contracted with the block's
+  block's gradient ``G = sum_b conj(lambda_b) s_b^T`` is contracted with the block's
   derivatives, and the encoding's gradient comes from the cotangent at the product state.
 
-The autograd path in ``engine.py`` stays the reference: tests compare the two to 1e-12.
+The autograd path in ``engine.py`` stays the reference: tests compare the two (1e-12 in
+float64).
 """
 
 from __future__ import annotations
 
-import ctypes
-import threading
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import torch
 
+from hqnn_core.simulator.blas import single_thread_blas
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
 from hqnn_core.simulator.expressions import ParsedAngles
 
@@ -365,60 +365,11 @@ class FusedPath:
         return np.concatenate(grads, axis=1)
 
 
-class _SingleThreadBlas:
-    """NumPy's OpenBLAS on one thread while the fused path runs.
-
-    Its matrices are small, and BLAS threads spinning beside torch's OpenMP threads on the
-    same cores made two-thread training several times slower. The thread count is
-    process-wide, so this is re-entrant and shared: the first thread in saves the count,
-    the last one out restores it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._setters: list[Callable[[int], int]] | None = None
-        self._saved: list[int] = []
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._setters is None:
-                self._setters = _openblas_thread_setters()
-            if self._depth == 0:
-                self._saved = [setter(1) for setter in self._setters]
-            self._depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0:
-                for setter, threads in zip(self._setters or [], self._saved):
-                    setter(threads)
-
-
-def _openblas_thread_setters() -> list[Callable[[int], int]]:
-    """``openblas_set_num_threads_local`` (returns the previous count) of each loaded OpenBLAS."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # then BLAS keeps its threads; results are the same
-        return []
-    setters = []
-    for controller in ThreadpoolController().select(internal_api="openblas").lib_controllers:
-        setter = getattr(ctypes.CDLL(controller.filepath), "openblas_set_num_threads_local", None)
-        if setter is not None:
-            setter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-            setters.append(setter)
-    return setters
-
-
-_BLAS = _SingleThreadBlas()
-
-
 class _FusedLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inputs: torch.Tensor, weights: torch.Tensor,  # type: ignore[override]
                 path: FusedPath, derivatives: bool) -> torch.Tensor:
-        with _BLAS:
+        with single_thread_blas:
             out, saved = path.forward(inputs.detach().numpy(), weights.detach().numpy(),
                                       derivatives)
         ctx.path, ctx.saved = path, saved
@@ -427,7 +378,7 @@ class _FusedLayer(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        with _BLAS:
+        with single_thread_blas:
             grad_x, grad_w = ctx.path.backward(ctx.saved, grad.detach().numpy(),
                                                ctx.needs_input_grad[0], ctx.needs_input_grad[1])
         return (None if grad_x is None else torch.from_numpy(grad_x),
