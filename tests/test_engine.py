@@ -258,11 +258,14 @@ def test_fused_path_covers_product_encodings_and_declines_the_rest() -> None:
 
 
 def test_fused_path_hands_large_batches_to_torch() -> None:
-    """Above MAX_WORK the torch engine is faster, and the layer uses it."""
+    """Beyond MAX_BATCH / MAX_WORK the torch engine is faster, and the layer uses it."""
     layer = QuantumLayer(CircuitConfig(n_qubits=10, layers=2))
     assert layer._fused is not None
     assert layer._fused.applies_to(torch.zeros(32, 10))
     assert not layer._fused.applies_to(torch.zeros(4096, 10))
+    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))
+    assert small._fused.applies_to(torch.zeros(1024, 4))
+    assert not small._fused.applies_to(torch.zeros(2048, 4))
 
 
 def test_fused_path_passes_gradcheck() -> None:

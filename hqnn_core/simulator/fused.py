@@ -37,9 +37,11 @@ from hqnn_core.simulator.expressions import ParsedAngles
 
 MAX_QUBITS = 12
 GROUP_QUBITS = 4  # rotation layers act as Kronecker blocks of at most this many qubits
-# Above this many (batch x 2**n x rotation layers) the torch engine (complex64, threads)
-# is faster: measured crossover on 2 cores between 1.3e5 and 2.6e5.
-MAX_WORK = 2**17
+# Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
+# fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
+# of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
+MAX_BATCH = 1024
+MAX_WORK = 2**19
 # R(a) = cos(a/2) I + sin(a/2) G for these rotations.
 _GENERATORS = {
     "rx": np.array([[0, -1j], [-1j, 0]]),
@@ -273,7 +275,9 @@ class FusedPath:
     def applies_to(self, inputs: torch.Tensor) -> bool:
         """The fused path runs on the CPU outside of torch.func transforms, for batches
         small enough that it is the faster path."""
-        return (inputs.device.type == "cpu" and inputs.shape[0] * self.work_per_sample <= MAX_WORK
+        batch = inputs.shape[0]
+        return (inputs.device.type == "cpu" and batch <= MAX_BATCH
+                and batch * self.work_per_sample <= MAX_WORK
                 and not torch._C._functorch.is_functorch_wrapped_tensor(inputs))
 
     def outputs(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
