@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import subprocess
 import sys
 
@@ -131,3 +133,18 @@ def test_core_never_imports_streamlit() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("cfg", [CircuitConfig(n_qubits=4),
+                                 CircuitConfig(n_qubits=3, encoding="iqp", measurement="zz"),
+                                 CircuitConfig(n_qubits=3, encoding="amplitude"),
+                                 CircuitConfig(n_qubits=3, reupload=True)])
+def test_copied_and_pickled_layers_compute_the_same(cfg: CircuitConfig) -> None:
+    """deepcopy (best-model snapshots, weight averaging) and pickling keep the layer working."""
+    layer = QuantumLayer(cfg, seed=0)
+    x = torch.rand(5, layer.n_features, generator=torch.Generator().manual_seed(0))
+    for twin in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        for fused in (True, False):
+            twin.use_fused = layer.use_fused = fused
+            torch.testing.assert_close(twin(x), layer(x), atol=1e-6, rtol=0)
+            twin(x).sum().backward()

@@ -224,8 +224,11 @@ class StatevectorProgram(torch.nn.Module):
         self.n_qubits = n = compiled.n_qubits
         self.groups = qubit_groups(n)
         self.steps = compiled.steps
-        shared = [s for s in self.steps if isinstance(s, LocalStep) and not s.batched]
-        self.shared_ids = {id(s): i for i, s in enumerate(shared)}
+        # Steps are referred to by their position in ``steps`` (ids would not survive a copy).
+        shared_at = [i for i, s in enumerate(self.steps) if isinstance(s, LocalStep)
+                     and not s.batched]
+        shared = [self.steps[i] for i in shared_at]
+        self.shared_ids = {i: k for k, i in enumerate(shared_at)}
         self.shared_table = _LocalTable(compiled, shared) if shared else None
         self.batched_tables = torch.nn.ModuleList()
         self.batched_ids: dict[int, int] = {}
@@ -237,11 +240,11 @@ class StatevectorProgram(torch.nn.Module):
                 inverse = torch.tensor(np.argsort(step.perm), dtype=torch.long)
                 self.register_buffer(f"step{i}_inverse", inverse, persistent=False)
             if isinstance(step, LocalStep) and step.batched:
-                self.batched_ids[id(step)] = len(self.batched_tables)
+                self.batched_ids[i] = len(self.batched_tables)
                 self.batched_tables.append(_LocalTable(compiled, [step]))
             rows = _rows_of(step)
             if rows:
-                self.block_ids[id(step)] = len(self.angle_blocks)
+                self.block_ids[i] = len(self.angle_blocks)
                 self.angle_blocks.append(AngleBlock(compiled.angles, rows))
         # A shared local step followed by a permutation has the permutation folded in.
         self.folded = {i for i, s in enumerate(self.steps[:-1])
@@ -278,13 +281,13 @@ class StatevectorProgram(torch.nn.Module):
                 continue
             buffer = getattr(self, f"step{i}")
             if isinstance(step, AmplitudeInit):
-                state = self._amplitude(inputs, weights, step, buffer).to(cdtype)
+                state = self._amplitude(inputs, weights, i, buffer).to(cdtype)
             elif isinstance(step, LocalStep):
                 if step.batched:
-                    mats = self.batched_tables[self.batched_ids[id(step)]](inputs, weights, cdtype)
+                    mats = self.batched_tables[self.batched_ids[i]](inputs, weights, cdtype)
                     mats = mats[:, 0]  # (B, n, 2, 2)
                 else:
-                    mats = shared[self.shared_ids[id(step)]]  # (n, 2, 2)
+                    mats = shared[self.shared_ids[i]]  # (n, 2, 2)
                 perm = None
                 if i in self.folded and i + 1 < len(steps):
                     perm = (getattr(self, f"step{i + 1}"), getattr(self, f"step{i + 1}_inverse"))
@@ -294,10 +297,10 @@ class StatevectorProgram(torch.nn.Module):
                 state = permute_columns(self._initial(state, batch, cdtype), buffer,
                                         getattr(self, f"step{i}_inverse"))
             elif isinstance(step, DiagStep):
-                state = self._apply_diag(self._initial(state, batch, cdtype), step, buffer,
+                state = self._apply_diag(self._initial(state, batch, cdtype), step, i, buffer,
                                          inputs, weights)
             elif isinstance(step, DenseStep):
-                state = self._apply_dense(self._initial(state, batch, cdtype), step, buffer,
+                state = self._apply_dense(self._initial(state, batch, cdtype), step, i, buffer,
                                           inputs, weights)
         return self._initial(state, batch, cdtype)
 
@@ -327,21 +330,22 @@ class StatevectorProgram(torch.nn.Module):
             state = _apply_block(state, block, lo, size, n, batched)
         return state
 
-    def _apply_diag(self, state: torch.Tensor, step: DiagStep, buffer: torch.Tensor,
+    def _apply_diag(self, state: torch.Tensor, step: DiagStep, index: int, buffer: torch.Tensor,
                     inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         phase = buffer[0].to(weights.dtype)
         if step.rows:
-            angles = self.angle_blocks[self.block_ids[id(step)]](inputs, weights)
+            angles = self.angle_blocks[self.block_ids[index]](inputs, weights)
             phase = phase + angles @ buffer[1:].to(weights.dtype)
         return state * torch.polar(torch.ones_like(phase), phase)
 
-    def _apply_dense(self, state: torch.Tensor, step: DenseStep, buffer: torch.Tensor,
-                     inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def _apply_dense(self, state: torch.Tensor, step: DenseStep, index: int,
+                     buffer: torch.Tensor, inputs: torch.Tensor,
+                     weights: torch.Tensor) -> torch.Tensor:
         cdtype = state.dtype
         if step.matrix is not None:
             matrix = torch.view_as_complex(buffer).to(cdtype)
         else:
-            angle = self.angle_blocks[self.block_ids[id(step)]](inputs, weights)[..., 0]
+            angle = self.angle_blocks[self.block_ids[index]](inputs, weights)[..., 0]
             c, s = torch.cos(angle * 0.5), torch.sin(angle * 0.5)
             if step.name in ("crx", "cry"):
                 re, im = gates.ROTATIONS[step.name[1:]](c, s)
@@ -351,12 +355,12 @@ class StatevectorProgram(torch.nn.Module):
             matrix = torch.complex(re, im)
         return apply_two_qubit(state, matrix, step.qubits, self.n_qubits)
 
-    def _amplitude(self, inputs: torch.Tensor, weights: torch.Tensor, step: AmplitudeInit,
-                   index: torch.Tensor) -> torch.Tensor:
-        alpha = self.angle_blocks[self.block_ids[id(step)]](inputs, weights)  # (B, 2**n - 1)
+    def _amplitude(self, inputs: torch.Tensor, weights: torch.Tensor, index: int,
+                   positions: torch.Tensor) -> torch.Tensor:
+        alpha = self.angle_blocks[self.block_ids[index]](inputs, weights)  # (B, 2**n - 1)
         half = alpha * 0.5
         factors = torch.stack([torch.cos(half), torch.sin(half)], -1).flatten(-2)
-        picked = factors[:, index]  # (B, n, 2**n)
+        picked = factors[:, positions]  # (B, n, 2**n)
         return picked.prod(dim=1)
 
 

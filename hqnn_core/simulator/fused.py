@@ -223,7 +223,6 @@ class _LayerSet:
 
     def __init__(self, parsed: ParsedAngles, steps: list[LocalStep], kinds: tuple[str, ...],
                  n_qubits: int) -> None:
-        self.ids = [id(s) for s in steps]
         self.depth = len(kinds)
         self.table = _precisions(rotation_table(kinds))
         self.angles = _Angles(parsed, [r for s in steps for r in _rows(s, n_qubits)])
@@ -255,7 +254,6 @@ class FusedPath:
         self.encoder_table = _precisions(rotation_table(kinds).reshape(2**depth, 1 + depth, 4)[
             :, :, [0, 2]].reshape(2**depth, -1))  # column 0 of each matrix: R|0>
         self.encoder_kron = {size: kron_variants(size, depth, 2) for _, size in self.groups}
-        self.rest = rest
         by_kinds: dict[tuple[str, ...], list[LocalStep]] = {}
         for step in rest:
             if isinstance(step, LocalStep):
@@ -263,9 +261,18 @@ class FusedPath:
         self.layer_sets = [_LayerSet(compiled.angles, steps, k, n) for k, steps in by_kinds.items()]
         self.layer_kron = [{size: kron_variants(size, ls.depth, 4) for _, size in self.groups}
                            for ls in self.layer_sets]
-        self.where = {step_id: (k, i) for k, ls in enumerate(self.layer_sets)
-                      for i, step_id in enumerate(ls.ids)}
-        self.inverse = {id(s): np.argsort(s.perm) for s in rest if isinstance(s, PermStep)}
+        # The steps as ("perm", perm, inverse) or ("layer", set, position in set); by position,
+        # not by object identity, so that copies of a layer work too.
+        self.plan: list[tuple] = []
+        seen = {k: 0 for k in range(len(self.layer_sets))}
+        kind_index = {k: i for i, k in enumerate(by_kinds)}
+        for step in rest:
+            if isinstance(step, PermStep):
+                self.plan.append(("perm", step.perm, np.argsort(step.perm)))
+            else:
+                k = kind_index[rotation_sequence(step, n)]
+                self.plan.append(("layer", k, seen[k]))
+                seen[k] += 1
         self.readout_is_index = readout_is_index
         self.readout = readout if readout_is_index else _precisions(readout)
         self.readout_inverse = np.argsort(readout) if readout_is_index else None
@@ -303,11 +310,11 @@ class FusedPath:
             layers.append([krons[size](mats[:, lo:lo + size], derivatives)
                            for lo, size in self.groups])
         inputs = []
-        for step in self.rest:
-            if isinstance(step, PermStep):
-                state = np.take(state, step.perm, axis=1)
+        for kind, first, second in self.plan:
+            if kind == "perm":
+                state = np.take(state, first, axis=1)
                 continue
-            k, i = self.where[id(step)]
+            k, i = first, second
             for g, (lo, size) in enumerate(self.groups):
                 inputs.append(state)
                 block = layers[k][g][i, 0].reshape(2**size, 2**size)
@@ -326,11 +333,11 @@ class FusedPath:
         inputs, layers = list(saved["inputs"]), saved["layers"]
         dtype = grad.dtype
         layer_grads = [np.zeros(ls.shape, dtype=dtype) for ls in self.layer_sets]
-        for step in reversed(self.rest):
-            if isinstance(step, PermStep):
-                cotangent = np.take(cotangent, self.inverse[id(step)], axis=1)
+        for kind, first, second in reversed(self.plan):
+            if kind == "perm":
+                cotangent = np.take(cotangent, second, axis=1)
                 continue
-            k, i = self.where[id(step)]
+            k, i = first, second
             for g in range(len(self.groups) - 1, -1, -1):
                 lo, size = self.groups[g]
                 state = inputs.pop()
