@@ -206,6 +206,9 @@ def test_zero_amplitude_blocks_give_finite_gradients() -> None:
     CircuitConfig(n_qubits=8, ansatz="strongly_entangling", layers=3, measurement="probs"),
     CircuitConfig(n_qubits=9, encoding="dense_angle", measurement="zz", entanglement="linear"),
     CircuitConfig(n_qubits=12, ansatz="real_amplitudes", layers=1),
+    CircuitConfig(n_qubits=4, reupload=True, layers=3),
+    CircuitConfig(n_qubits=5, encoding="dense_angle", reupload=True, measurement="probs"),
+    CircuitConfig(n_qubits=9, ansatz="strongly_entangling", reupload=True, measurement="zz"),
 ])
 def test_fused_path_equals_autograd_path(cfg: CircuitConfig) -> None:
     """The hand-written backward of the fused path gives autograd's numbers."""
@@ -247,12 +250,12 @@ def test_fused_path_in_single_precision_matches_autograd(cfg: CircuitConfig) -> 
 
 
 def test_fused_path_covers_product_encodings_and_declines_the_rest() -> None:
-    """Product-state encodings with weight-only layers take the fused path up to 12 qubits;
-    re-uploading, entangling encodings and larger registers use autograd."""
+    """Product-state encodings followed by rotation layers (re-uploading included) take the
+    fused path up to 12 qubits; entangling encodings and larger registers use autograd."""
     assert QuantumLayer(CircuitConfig(n_qubits=8, layers=6))._fused is not None
     assert QuantumLayer(CircuitConfig(n_qubits=12, layers=2))._fused is not None
+    assert QuantumLayer(CircuitConfig(n_qubits=4, reupload=True))._fused is not None
     assert QuantumLayer(CircuitConfig(n_qubits=13, layers=1))._fused is None
-    assert QuantumLayer(CircuitConfig(n_qubits=4, reupload=True))._fused is None
     assert QuantumLayer(CircuitConfig(n_qubits=4, encoding="iqp"))._fused is None
     assert QuantumLayer(CircuitConfig(n_qubits=3, encoding="amplitude"))._fused is None
 

@@ -82,7 +82,7 @@ def fused_plan(compiled: CompiledCircuit, n_steps: int) -> list[object] | None:
     for step in rest:
         if isinstance(step, PermStep):
             continue
-        if not (isinstance(step, LocalStep) and not step.batched and rotation_sequence(step, n)):
+        if not (isinstance(step, LocalStep) and rotation_sequence(step, n)):
             return None
     rows = [row for s in [first, *rest] if isinstance(s, LocalStep) for row in _rows(s, n)]
     if np.any(compiled.angles.quad_d[rows]):
@@ -179,17 +179,28 @@ def kron_variants(size: int, depth: int, n_entries: int) -> KronVariants:
 
 
 def apply_block(state: np.ndarray, block: np.ndarray, lo: int, size: int, n: int) -> np.ndarray:
-    """(B, 2**n) with a (2**size, 2**size) block applied to qubits lo..lo+size-1."""
+    """(B, 2**n) with a (2**size, 2**size) block, or one per sample (B, 2**size, 2**size),
+    applied to qubits lo..lo+size-1."""
     dim = 2**size
+    if block.ndim == 3:
+        view = state.reshape(len(block), -1, dim, 2**lo)
+        return np.matmul(block[:, None], view).reshape(state.shape)
     if lo == 0:
         return (state.reshape(-1, dim) @ block.T).reshape(state.shape)
     view = state.reshape(-1, dim, 2**lo)
     return np.matmul(block, view).reshape(state.shape)
 
 
-def block_gradient(cotangent: np.ndarray, state: np.ndarray, lo: int, size: int) -> np.ndarray:
-    """G (2**size, 2**size) with G_ij = sum over all other indices of conj(cotangent_i) state_j."""
+def block_gradient(cotangent: np.ndarray, state: np.ndarray, lo: int, size: int,
+                   per_sample: bool = False) -> np.ndarray:
+    """G (2**size, 2**size) with G_ij = sum over all other indices of conj(cotangent_i) state_j;
+    (B, 2**size, 2**size) summed over all but the batch index if ``per_sample``."""
     dim = 2**size
+    if per_sample:
+        batch = state.shape[0]
+        left = np.moveaxis(cotangent.reshape(batch, -1, dim, 2**lo), 2, 1).reshape(batch, dim, -1)
+        right = np.moveaxis(state.reshape(batch, -1, dim, 2**lo), 2, 1).reshape(batch, dim, -1)
+        return left.conj() @ right.transpose(0, 2, 1)
     if lo == 0:
         return cotangent.reshape(-1, dim).conj().T @ state.reshape(-1, dim)
     left = np.moveaxis(cotangent.reshape(-1, dim, 2**lo), 1, 0).reshape(dim, -1)
@@ -219,19 +230,23 @@ class _Angles:
 
 
 class _LayerSet:
-    """Weight-only rotation layers that run the same sequence, handled together."""
+    """Rotation layers after the encoding that run the same sequence, handled together:
+    weight-only layers (L of them), or one layer that also reads the inputs (``batched``,
+    as in data re-uploading), whose matrices differ per sample."""
 
     def __init__(self, parsed: ParsedAngles, steps: list[LocalStep], kinds: tuple[str, ...],
-                 n_qubits: int) -> None:
-        self.depth = len(kinds)
+                 n_qubits: int, batched: bool) -> None:
+        self.depth, self.n, self.batched = len(kinds), n_qubits, batched
         self.table = _precisions(rotation_table(kinds))
         self.angles = _Angles(parsed, [r for s in steps for r in _rows(s, n_qubits)])
-        self.shape = (len(steps), n_qubits, self.depth)
+        self.count = len(steps)
 
-    def matrices(self, w: np.ndarray) -> np.ndarray:
-        """(L, n, 1 + D, 4): each qubit's row-major 2x2 matrix and its derivatives."""
-        terms = monomials(self.angles(None, w).reshape(self.shape)).astype(_COMPLEX[w.dtype])
-        return (terms @ self.table[w.dtype]).reshape(*self.shape[:2], 1 + self.depth, 4)
+    def matrices(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """(L or B, n, 1 + D, 4): each qubit's row-major 2x2 matrix and its derivatives."""
+        lead = x.shape[0] if self.batched else self.count
+        angles = self.angles(x if self.batched else None, w).reshape(lead, self.n, self.depth)
+        terms = monomials(angles).astype(_COMPLEX[w.dtype])
+        return (terms @ self.table[w.dtype]).reshape(lead, self.n, 1 + self.depth, 4)
 
 
 class FusedPath:
@@ -254,25 +269,24 @@ class FusedPath:
         self.encoder_table = _precisions(rotation_table(kinds).reshape(2**depth, 1 + depth, 4)[
             :, :, [0, 2]].reshape(2**depth, -1))  # column 0 of each matrix: R|0>
         self.encoder_kron = {size: kron_variants(size, depth, 2) for _, size in self.groups}
-        by_kinds: dict[tuple[str, ...], list[LocalStep]] = {}
-        for step in rest:
-            if isinstance(step, LocalStep):
-                by_kinds.setdefault(rotation_sequence(step, n), []).append(step)  # type: ignore
-        self.layer_sets = [_LayerSet(compiled.angles, steps, k, n) for k, steps in by_kinds.items()]
-        self.layer_kron = [{size: kron_variants(size, ls.depth, 4) for _, size in self.groups}
-                           for ls in self.layer_sets]
-        # The steps as ("perm", perm, inverse) or ("layer", set, position in set); by position,
-        # not by object identity, so that copies of a layer work too.
+        # Weight-only layers with the same sequence share a set; an input-dependent layer
+        # has its own. The steps become ("perm", perm, inverse) or ("layer", set, position
+        # in set): by position, not object identity, so that copies of a layer work too.
+        sets: dict[object, list[LocalStep]] = {}
         self.plan: list[tuple] = []
-        seen = {k: 0 for k in range(len(self.layer_sets))}
-        kind_index = {k: i for i, k in enumerate(by_kinds)}
-        for step in rest:
+        for t, step in enumerate(rest):
             if isinstance(step, PermStep):
                 self.plan.append(("perm", step.perm, np.argsort(step.perm)))
-            else:
-                k = kind_index[rotation_sequence(step, n)]
-                self.plan.append(("layer", k, seen[k]))
-                seen[k] += 1
+                continue
+            key = ("batched", t) if step.batched else rotation_sequence(step, n)
+            members = sets.setdefault(key, [])
+            self.plan.append(("layer", list(sets).index(key), len(members)))
+            members.append(step)
+        self.layer_sets = [_LayerSet(compiled.angles, steps, rotation_sequence(steps[0], n),
+                                     n, steps[0].batched)  # type: ignore[arg-type]
+                           for steps in sets.values()]
+        self.layer_kron = [{size: kron_variants(size, ls.depth, 4) for _, size in self.groups}
+                           for ls in self.layer_sets]
         self.readout_is_index = readout_is_index
         self.readout = readout if readout_is_index else _precisions(readout)
         self.readout_inverse = np.argsort(readout) if readout_is_index else None
@@ -304,9 +318,9 @@ class FusedPath:
         state = encoded[0][:, 0]
         for part in encoded[1:]:
             state = (part[:, 0, :, None] * state[:, None, :]).reshape(batch, -1)
-        layers = []  # per layer set and group: (L, variants, 4**size)
+        layers = []  # per layer set and group: (L or B, variants, 4**size)
         for ls, krons in zip(self.layer_sets, self.layer_kron):
-            mats = ls.matrices(w)  # (L, n, 1 + D, 4)
+            mats = ls.matrices(x, w)  # (L or B, n, 1 + D, 4)
             layers.append([krons[size](mats[:, lo:lo + size], derivatives)
                            for lo, size in self.groups])
         inputs = []
@@ -317,7 +331,7 @@ class FusedPath:
             k, i = first, second
             for g, (lo, size) in enumerate(self.groups):
                 inputs.append(state)
-                block = layers[k][g][i, 0].reshape(2**size, 2**size)
+                block = self._block(layers[k][g], k, i, size)
                 state = apply_block(state, block, lo, size, n)
         probs = state.real**2 + state.imag**2
         out = np.take(probs, self.readout, axis=1) if self.readout_is_index \
@@ -331,33 +345,49 @@ class FusedPath:
             else grad @ self.readout[grad.dtype].T
         cotangent = 2 * grad_probs * saved["final"]  # dL = Re <cotangent, d state>
         inputs, layers = list(saved["inputs"]), saved["layers"]
-        dtype = grad.dtype
-        layer_grads = [np.zeros(ls.shape, dtype=dtype) for ls in self.layer_sets]
+        dtype, batch = grad.dtype, grad.shape[0]
+        layer_grads = [np.zeros((batch if ls.batched else ls.count, self.n, ls.depth), dtype=dtype)
+                       for ls in self.layer_sets]
         for kind, first, second in reversed(self.plan):
             if kind == "perm":
                 cotangent = np.take(cotangent, second, axis=1)
                 continue
             k, i = first, second
+            batched = self.layer_sets[k].batched
             for g in range(len(self.groups) - 1, -1, -1):
                 lo, size = self.groups[g]
                 state = inputs.pop()
-                variants = layers[k][g][i]  # (1 + size * D, 4**size)
-                if need_weights:
+                block = self._block(layers[k][g], k, i, size)
+                if batched and (need_inputs or need_weights):
+                    gradient = block_gradient(cotangent, state, lo, size, per_sample=True)
+                    per_angle = (layers[k][g][:, 1:] @ gradient.reshape(batch, -1, 1)).real
+                    layer_grads[k][:, lo:lo + size] = per_angle.reshape(batch, size, -1)
+                elif need_weights:
                     gradient = block_gradient(cotangent, state, lo, size).ravel()
-                    per_angle = (variants[1:] @ gradient).real
+                    per_angle = (layers[k][g][i, 1:] @ gradient).real
                     layer_grads[k][i, lo:lo + size] = per_angle.reshape(size, -1)
-                block = variants[0].reshape(2**size, 2**size)
-                cotangent = apply_block(cotangent, block.conj().T, lo, size, self.n)
+                cotangent = apply_block(cotangent, np.swapaxes(block, -1, -2).conj(), lo, size,
+                                        self.n)
         encoder_grad = self._encoder_gradient(saved["encoded"], cotangent)  # (B, n * D)
         grad_x = encoder_grad @ self.encoder_angles.a_in[dtype] if need_inputs else None
-        grad_w = None
-        if need_weights:
-            grad_w = np.zeros(self.n_weights, dtype=dtype)
-            if self.encoder_angles.uses_weights:
-                grad_w += encoder_grad.sum(0) @ self.encoder_angles.a_w[dtype]
-            for ls, layer_grad in zip(self.layer_sets, layer_grads):
-                grad_w += layer_grad.ravel() @ ls.angles.a_w[dtype]
+        grad_w = np.zeros(self.n_weights, dtype=dtype) if need_weights else None
+        if need_weights and self.encoder_angles.uses_weights:
+            grad_w += encoder_grad.sum(0) @ self.encoder_angles.a_w[dtype]
+        for ls, layer_grad in zip(self.layer_sets, layer_grads):
+            per_sample = layer_grad.reshape(layer_grad.shape[0], -1)
+            if ls.batched and need_inputs and ls.angles.uses_inputs:
+                grad_x += per_sample @ ls.angles.a_in[dtype]
+            if need_weights and ls.angles.uses_weights:
+                grad_w += (per_sample.sum(0) if ls.batched else layer_grad.ravel()) @ \
+                    ls.angles.a_w[dtype]
         return grad_x, grad_w
+
+    def _block(self, variants: np.ndarray, k: int, i: int, size: int) -> np.ndarray:
+        """Layer ``i`` of set ``k`` on one group: (d, d), or (B, d, d) for a batched set."""
+        dim = 2**size
+        if self.layer_sets[k].batched:
+            return variants[:, 0].reshape(-1, dim, dim)
+        return variants[i, 0].reshape(dim, dim)
 
     def _encoder_gradient(self, encoded: list[np.ndarray], cotangent: np.ndarray) -> np.ndarray:
         """dL/d(encoding angle) (B, n * D) from the cotangent at the product state."""
