@@ -269,6 +269,9 @@ def test_fused_path_hands_large_batches_to_torch() -> None:
     small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))
     assert small._fused.applies_to(torch.zeros(1024, 4))
     assert not small._fused.applies_to(torch.zeros(2048, 4))
+    reuploading = QuantumLayer(CircuitConfig(n_qubits=4, reupload=True))
+    assert reuploading._fused.applies_to(torch.zeros(64, 4))
+    assert not reuploading._fused.applies_to(torch.zeros(128, 4))
 
 
 def test_fused_path_passes_gradcheck() -> None:

@@ -1,9 +1,10 @@
 """The fast path for the most common circuit shape: one NumPy forward, one adjoint backward.
 
 Shape: a product-state encoding (the same sequence of rx/ry/rz rotations on every qubit,
-angles affine in the inputs and weights) followed by weight-only rotation layers (one
-rotation sequence on every qubit) and CNOT-type permutations, read out in the Z basis, on
-at most ``MAX_QUBITS`` qubits, on the CPU.
+angles affine in the inputs and weights) followed by rotation layers (one rotation sequence
+on every qubit; weight-only, or also reading the inputs as in data re-uploading) and
+CNOT-type permutations, read out in the Z basis, on at most ``MAX_QUBITS`` qubits, on the
+CPU.
 
 At these sizes a training step costs per-operation overhead, not arithmetic, so the whole
 layer (angles, states, readout and all gradients) is one autograd Function whose forward
@@ -42,6 +43,9 @@ GROUP_QUBITS = 4  # rotation layers act as Kronecker blocks of at most this many
 # of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
 MAX_BATCH = 1024
 MAX_WORK = 2**19
+# Re-uploading layers build every sample's block derivatives: the fused path wins at batch
+# 32 (2.2x at 4 qubits, 1.75x at 8) and loses from about batch 100 (0.6x at 4 qubits, 256).
+MAX_BATCH_REUPLOADING = 64
 # R(a) = cos(a/2) I + sin(a/2) G for these rotations.
 _GENERATORS = {
     "rx": np.array([[0, -1j], [-1j, 0]]),
@@ -292,12 +296,14 @@ class FusedPath:
         self.readout_inverse = np.argsort(readout) if readout_is_index else None
         self.n_weights = compiled.angles.a_w.shape[1]
         self.work_per_sample = 2**n * max(1, sum(isinstance(s, LocalStep) for s in rest))
+        self.max_batch = MAX_BATCH_REUPLOADING if any(ls.batched for ls in self.layer_sets) \
+            else MAX_BATCH
 
     def applies_to(self, inputs: torch.Tensor) -> bool:
         """The fused path runs on the CPU outside of torch.func transforms, for batches
         small enough that it is the faster path."""
         batch = inputs.shape[0]
-        return (inputs.device.type == "cpu" and batch <= MAX_BATCH
+        return (inputs.device.type == "cpu" and batch <= self.max_batch
                 and batch * self.work_per_sample <= MAX_WORK
                 and not torch._C._functorch.is_functorch_wrapped_tensor(inputs))
 
