@@ -163,3 +163,21 @@ def test_rotation_layer_written_out_of_qubit_order() -> None:
     inputs = torch.rand(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
     np.testing.assert_allclose(layer(inputs).detach().numpy(), reference(layer, inputs),
                                atol=1e-12)
+
+
+def test_purely_quadratic_input_angle_beside_a_weight_angle() -> None:
+    """Regression: RZZ(x0 * x1) (no linear input term) fused with a weight-angle CRZ raised
+    a TypeError. This is the README's example circuit."""
+    x, w = ParameterVector("x", 2), ParameterVector("w", 3)
+    qc = QuantumCircuit(2)
+    qc.ry(x[0], 0)
+    qc.rx(2 * x[1], 1)
+    qc.rzz(x[0] * x[1], 0, 1)
+    qc.crz(w[0], 0, 1)
+    qc.ry(w[1], 0)
+    qc.rx(w[2], 1)
+    layer = QuantumLayer.from_circuit(qc, x, w, [SparsePauliOp("IZ"), SparsePauliOp("ZZ")],
+                                      dtype=torch.float64, seed=0)
+    inputs = torch.rand(4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    np.testing.assert_allclose(layer(inputs).detach().numpy(), reference(layer, inputs),
+                               atol=1e-12)

@@ -132,7 +132,8 @@ class AngleBlock(torch.nn.Module):
             assert inputs is not None
             from_inputs = _apply(self._in_mode, self._in_slice, self.in_index, self.a_in,
                                  inputs)
-            out = from_inputs if out is None else from_inputs + out
+            if from_inputs is not None:
+                out = from_inputs if out is None else from_inputs + out
             if self.quad_i.numel():
                 products = inputs[:, self.quad_i] * inputs[:, self.quad_j]  # (B, Q)
                 quadratic = products @ self.quad_d.to(inputs.dtype).T
