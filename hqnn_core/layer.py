@@ -228,7 +228,7 @@ class QuantumLayer(torch.nn.Module):
         weights = self.weights.detach().double().cpu().numpy()
         binding = dict(zip(self.input_parameters, values.tolist()))
         binding.update(zip(self.weight_parameters, weights.tolist()))
-        return self.circuit.assign_parameters(binding)
+        return self.circuit.assign_parameters(binding, strict=False)  # unused inputs are fine
 
     @property
     def gate_angle_circuit(self) -> QuantumCircuit:
