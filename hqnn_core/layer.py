@@ -77,11 +77,18 @@ class QuantumLayer(torch.nn.Module):
 
         ``inputs`` are the circuit parameters fed from the layer's input (in column order),
         ``weights`` the trained ones; gate angles may be affine in both and quadratic in the
-        inputs. ``observables`` are Z-type ``SparsePauliOp`` (outputs are their
+        inputs. ``observables`` are Z-type ``SparsePauliOp`` (one or a list; outputs are their
         expectations); without them the outputs are the 2**n basis-state probabilities.
         """
         if not isinstance(circuit, QuantumCircuit):
             raise ConfigError("from_circuit takes a qiskit QuantumCircuit.")
+        if isinstance(observables, SparsePauliOp):
+            observables = [observables]
+        if observables is not None and len(observables) == 0:
+            raise ConfigError("Give at least one observable, or observables=None for the "
+                              "basis-state probabilities.")
+        if set(inputs) & set(weights):
+            raise ConfigError("A parameter cannot be both an input and a weight.")
         layer = cls.__new__(cls)
         torch.nn.Module.__init__(layer)
         layer.config = None

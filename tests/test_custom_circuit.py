@@ -181,3 +181,20 @@ def test_purely_quadratic_input_angle_beside_a_weight_angle() -> None:
     inputs = torch.rand(4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     np.testing.assert_allclose(layer(inputs).detach().numpy(), reference(layer, inputs),
                                atol=1e-12)
+
+
+def test_one_observable_need_not_be_in_a_list() -> None:
+    qc, x, w = entangled_circuit()
+    single = QuantumLayer.from_circuit(qc, x, w, OBSERVABLES[1], seed=6)
+    listed = QuantumLayer.from_circuit(qc, x, w, [OBSERVABLES[1]], seed=6)
+    inputs = torch.rand(3, 3, generator=torch.Generator().manual_seed(7))
+    assert single.n_outputs == 1
+    torch.testing.assert_close(single(inputs), listed(inputs))
+
+
+def test_empty_observables_and_shared_parameters_are_refused() -> None:
+    qc, x, w = entangled_circuit()
+    with pytest.raises(ConfigError, match="at least one observable"):
+        QuantumLayer.from_circuit(qc, x, w, [])
+    with pytest.raises(ConfigError, match="both an input and a weight"):
+        QuantumLayer.from_circuit(qc, x, [*w, x[0]])

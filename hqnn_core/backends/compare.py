@@ -93,9 +93,8 @@ def exact_twin(layer: Any) -> Any:
         twin = QuantumLayer(layer.config, dtype=layer.weights.dtype)
     else:
         twin = QuantumLayer.from_circuit(layer.circuit, layer.input_parameters,
-                                         layer.weight_parameters,
-                                         layer.observables if layer.measurement != "probs"
-                                         else None, dtype=layer.weights.dtype)
+                                         layer.weight_parameters, layer.observables or None,
+                                         dtype=layer.weights.dtype)
     twin.load_state_dict(layer.state_dict())
     return twin
 

@@ -52,8 +52,6 @@ _GENERATORS = {
     "ry": np.array([[0, -1], [1, 0]], dtype=np.complex128),
     "rz": np.array([[-1j, 0], [0, 1j]]),
 }
-
-
 _COMPLEX = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128}
 
 
@@ -145,7 +143,7 @@ class KronVariants:
     2x2 matrix (F = 4) in slot 0 and its D derivatives in slots 1..D. The result
     (..., 1 + size * D, M) holds the product in variant 0 and, in variant 1 + q * D + d,
     the product with qubit q's factor replaced by derivative d: the derivative of the
-    product. Qubit 0 is the least significant. One gather and one reduction in NumPy.
+    product. Qubit 0 is the least significant. One gather and size - 1 multiplications.
     """
 
     def __init__(self, size: int, depth: int, n_entries: int) -> None:
