@@ -1,4 +1,4 @@
-"""hqnn studio: page navigation and the shared sidebar; every screen lives in pages/."""
+"""hqnn studio: page navigation and the shared sidebar; every screen lives in views/."""
 
 import streamlit as st
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hqnn_core.checkpoint import CHECKPOINT_FILE, METRICS_FILE, atomic_write_json, read_json
+from hqnn_core.learning.checkpoint import CHECKPOINT_FILE, METRICS_FILE, atomic_write_json, read_json
 from hqnn_core.config import RunConfig
-from hqnn_core.data import load_dataset
-from hqnn_core.model import twin_config
-from hqnn_core.training import fit
+from hqnn_core.data.registry import load_dataset
+from hqnn_core.learning.model import twin_config
+from hqnn_core.learning.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_SHIPPED_BATCHES = 300

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from hqnn_core.config import CircuitConfig
-from hqnn_core.layer import QuantumLayer
+from hqnn_core.learning.layer import QuantumLayer
 
 N_QUBITS, LAYERS, BATCH, SHOTS = 4, 2, 32, 1000
 logger = logging.getLogger("bench_aer")

@@ -18,14 +18,14 @@ _EXPORTS = {
     "TrainConfig": "hqnn_core.config",
     "RunConfig": "hqnn_core.config",
     "HqnnError": "hqnn_core.errors",
-    "QuantumLayer": "hqnn_core.layer",
+    "QuantumLayer": "hqnn_core.learning.layer",
     "build_circuit": "hqnn_core.circuits.build",
-    "load_dataset": "hqnn_core.data",
-    "read_image": "hqnn_core.images",
-    "build_model": "hqnn_core.model",
-    "fit": "hqnn_core.training",
-    "load_run": "hqnn_core.runs",
-    "RunStore": "hqnn_core.runs",
+    "load_dataset": "hqnn_core.data.registry",
+    "read_image": "hqnn_core.data.images",
+    "build_model": "hqnn_core.learning.model",
+    "fit": "hqnn_core.learning.training",
+    "load_run": "hqnn_core.learning.runs",
+    "RunStore": "hqnn_core.learning.runs",
 }
 
 __all__ = sorted(_EXPORTS)

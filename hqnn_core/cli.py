@@ -35,7 +35,7 @@ def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hqnn_core.config import RunConfig
-    from hqnn_core.training import TrainEvent, fit
+    from hqnn_core.learning.training import TrainEvent, fit
 
     cfg = RunConfig.from_json(args.config)
     stop = threading.Event()
@@ -80,9 +80,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from hqnn_core.data import load_dataset
-    from hqnn_core.runs import load_run
-    from hqnn_core.training import evaluate, test_report
+    from hqnn_core.data.registry import load_dataset
+    from hqnn_core.learning.runs import load_run
+    from hqnn_core.learning.training import evaluate, test_report
 
     run = load_run(args.run_dir)
     data = load_dataset(run.config.data)
@@ -95,8 +95,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from hqnn_core.images import read_image
-    from hqnn_core.runs import load_run
+    from hqnn_core.data.images import read_image
+    from hqnn_core.learning.runs import load_run
 
     run = load_run(args.run_dir)
     images = []

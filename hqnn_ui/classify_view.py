@@ -9,9 +9,9 @@ import numpy as np
 import streamlit as st
 
 from hqnn_core.errors import HqnnError
-from hqnn_core.inference import Classification
-from hqnn_core.runs import LoadedRun, RunStore, load_run
-from hqnn_core.viz import (basis_probability_figure, bloch_figure, bloch_vectors,
+from hqnn_core.learning.inference import Classification
+from hqnn_core.learning.runs import LoadedRun, RunStore, load_run
+from hqnn_core.viz.figures import (basis_probability_figure, bloch_figure, bloch_vectors,
                            class_probability_figure)
 from hqnn_ui import state
 from hqnn_ui.runs import DEMO_MODELS, demo_model_dir

@@ -22,7 +22,7 @@ class PageSpec:
     @property
     def path(self) -> str:
         """The page path relative to app.py, as st.Page / st.page_link take it."""
-        return f"pages/{self.file}"
+        return f"views/{self.file}"
 
     @property
     def exists(self) -> bool:
@@ -76,19 +76,3 @@ def switch_to(file: str) -> None:
         return
     st.switch_page(page.path)
 
-
-def leave_pages_folder_mode() -> None:
-    """Put a run that Streamlit started in its legacy ``pages/``-folder mode through app.py.
-
-    Streamlit decides once per process whether a ``pages/`` folder means its legacy
-    multipage mode, and only an ``st.navigation`` call ends that. When the first visitor of
-    a fresh server opens a page's own URL (say ``/classify``), that page file runs alone:
-    no shared sidebar, no wide layout, and it stays so for every later visit. Setting the
-    flag ``st.navigation`` sets and rerunning sends this visit, and all later ones, through
-    app.py. Outside a running app the flag is unset and nothing happens.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()

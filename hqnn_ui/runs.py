@@ -18,7 +18,7 @@ DEMO_MODEL = "digits-hybrid"
 
 def run_store():
     """The session's run store (``HQNN_RUNS_DIR`` or ./runs)."""
-    from hqnn_core.runs import RunStore
+    from hqnn_core.learning.runs import RunStore
 
     return RunStore()
 

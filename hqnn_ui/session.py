@@ -14,8 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from hqnn_core.config import RunConfig
-from hqnn_core.jobs import TrainingJob, get_registry
-from hqnn_core.runs import default_runs_root
+from hqnn_core.studio.jobs import TrainingJob, get_registry
+from hqnn_core.learning.runs import default_runs_root
 from hqnn_ui import state
 
 SESSION_PARAM = "session"

@@ -19,7 +19,7 @@ JOB_POLL_SECONDS = 2.0
 @lru_cache(maxsize=16)
 def _dataset_names(name: str) -> tuple[str, tuple[str, ...]]:
     """A dataset's title and class names (the registry's static description)."""
-    from hqnn_core.data import dataset_info
+    from hqnn_core.data.registry import dataset_info
 
     try:
         info = dataset_info(name)

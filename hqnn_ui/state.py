@@ -42,7 +42,7 @@ def set_config(cfg: RunConfig) -> None:
 
 
 def current_job() -> Any | None:
-    """The session's training job (a ``hqnn_core.jobs.TrainingJob``), or None."""
+    """The session's training job (a ``hqnn_core.studio.jobs.TrainingJob``), or None."""
     return st.session_state.get(JOB_KEY)
 
 

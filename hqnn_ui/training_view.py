@@ -14,8 +14,8 @@ import streamlit as st
 
 from hqnn_core.config import OPTIMIZERS, SCHEDULES, RunConfig
 from hqnn_core.errors import HqnnError
-from hqnn_core.jobs import Evaluation, JobSnapshot, TrainingJob
-from hqnn_core.viz_training import (confusion_matrix_figure, learning_curves_figure,
+from hqnn_core.studio.jobs import Evaluation, JobSnapshot, TrainingJob
+from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
 
 POLL_SECONDS = 1.0

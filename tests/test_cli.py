@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hqnn_core.checkpoint import METRICS_FILE, read_json
+from hqnn_core.learning.checkpoint import METRICS_FILE, read_json
 from hqnn_core.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_issue_config_reads_mnist_relative_to_the_repo(monkeypatch):
     import dataclasses
 
     from hqnn_core.config import RunConfig
-    from hqnn_core.data import load_dataset
+    from hqnn_core.data.registry import load_dataset
 
     if not (REPO.parent / "shared/data/mnist-10k").is_dir():
         pytest.skip("the offline MNIST folder ../shared/data/mnist-10k is not beside the repo")

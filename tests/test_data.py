@@ -16,9 +16,9 @@ import pytest
 import torch
 from PIL import Image
 
-from hqnn_core import data
+from hqnn_core.data import registry as data
 from hqnn_core.config import DataConfig
-from hqnn_core.data import DatasetSplit, class_counts, dataset_info, load_dataset
+from hqnn_core.data.registry import DatasetSplit, class_counts, dataset_info, load_dataset
 from hqnn_core.errors import DataError
 
 

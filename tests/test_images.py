@@ -17,10 +17,10 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from hqnn_core.augment import augment_batch
+from hqnn_core.data.augment import augment_batch
 from hqnn_core.errors import DataError, ShapeError
-from hqnn_core.images import default_style, prepare_image, read_image
-from hqnn_core.sources import load_digits_raw, read_idx
+from hqnn_core.data.images import default_style, prepare_image, read_image
+from hqnn_core.data.sources import load_digits_raw, read_idx
 
 
 def _mnist_test_digits(n: int = 12) -> np.ndarray | None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hqnn_core.checkpoint import CHECKPOINT_FILE
+from hqnn_core.learning.checkpoint import CHECKPOINT_FILE
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.errors import HqnnError
-from hqnn_core.jobs import JobRegistry, TrainingJob, get_registry
-from hqnn_core.runs import RunStore
+from hqnn_core.studio.jobs import JobRegistry, TrainingJob, get_registry
+from hqnn_core.learning.runs import RunStore
 
 WAIT = 60.0  # generous upper bound for a worker on a busy 2-core machine; never hit when healthy
 

@@ -7,8 +7,8 @@ import torch
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import ConfigError, ShapeError
-from hqnn_core.model import build_model, count_parameters, twin_config
-from hqnn_core.preprocess import PCAFront, encoding_view, grid_shape
+from hqnn_core.learning.model import build_model, count_parameters, twin_config
+from hqnn_core.learning.fronts import PCAFront, encoding_view, grid_shape
 
 IMAGE = (1, 8, 8)
 

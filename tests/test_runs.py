@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from hqnn_core.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE
+from hqnn_core.learning.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE
 from hqnn_core.config import RunConfig
-from hqnn_core.data import load_dataset
+from hqnn_core.data.registry import load_dataset
 from hqnn_core.errors import ConfigError, RunError
-from hqnn_core.runs import RunStore, load_run
-from hqnn_core.training import fit
+from hqnn_core.learning.runs import RunStore, load_run
+from hqnn_core.learning.training import fit
 
 CONFIG = {
     "data": {"name": "digits", "train_size": 120, "test_size": 60},
@@ -55,7 +55,7 @@ def test_load_run_predicts_like_the_trained_model(trained):
 
 
 def test_predict_images_takes_pil_images(trained):
-    pytest.importorskip("hqnn_core.images")
+    pytest.importorskip("hqnn_core.data.images")
     from PIL import Image
 
     _, run_dir, _ = trained

@@ -8,11 +8,11 @@ import threading
 import pytest
 import torch
 
-from hqnn_core.checkpoint import CHECKPOINT_FILE, METRICS_FILE, read_json
+from hqnn_core.learning.checkpoint import CHECKPOINT_FILE, METRICS_FILE, read_json
 from hqnn_core.config import RunConfig
-from hqnn_core.data import load_dataset
+from hqnn_core.data.registry import load_dataset
 from hqnn_core.errors import RunError
-from hqnn_core.training import fit, lr_at
+from hqnn_core.learning.training import fit, lr_at
 
 TINY = {
     "data": {"name": "digits", "train_size": 240, "test_size": 120, "val_fraction": 0.1},

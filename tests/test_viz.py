@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from qiskit.quantum_info import Pauli, Statevector, random_statevector
 
-from hqnn_core import viz
+from hqnn_core.viz import figures as viz
 from hqnn_core.errors import ShapeError
 
 

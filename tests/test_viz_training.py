@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hqnn_core.errors import ShapeError
-from hqnn_core.viz_training import (confusion_matrix_figure, learning_curves_figure,
+from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
 
 HISTORY = {

@@ -98,7 +98,7 @@ class AerExecutor:
         self.device: Any = None
         options = SMALL_CIRCUIT_OPTIONS if spec.n_qubits <= SMALL_CIRCUIT_QUBITS else {}
         if noise is not None:
-            from hqnn_core.devices import resolve_backend
+            from hqnn_core.backends.devices import resolve_backend
 
             self.device = resolve_backend(noise)
         self.prepared: PreparedCircuit = prepare(

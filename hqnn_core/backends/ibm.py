@@ -108,7 +108,7 @@ def is_fake_name(name: str | None) -> bool:
 def resolve_ibm_backend(name: str | None, *, token: str | None = None) -> Any:
     """A fake backend for a ``Fake...`` name; otherwise the named (or least busy) IBM device."""
     if is_fake_name(name):
-        from hqnn_core.devices import get_fake_backend
+        from hqnn_core.backends.devices import get_fake_backend
 
         return get_fake_backend(str(name))
     service = get_service(token)
@@ -134,7 +134,7 @@ def list_ibm_devices(token: str | None = None, *, service: Any = None) -> list[s
 
 def describe_ibm_devices(token: str | None = None) -> list[dict[str, Any]]:
     """Qubits, basis gates and median error rates of each operational IBM device."""
-    from hqnn_core.devices import backend_summary
+    from hqnn_core.backends.devices import backend_summary
 
     service = get_service(token)
     try:

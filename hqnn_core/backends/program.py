@@ -93,7 +93,7 @@ def prepare(spec: CircuitSpec, backend: Any | None = None, *, seed: int = 0,
         return PreparedCircuit(circuit=spec.circuit, measured=measured,
                                physical=tuple(range(spec.n_qubits)),
                                depth=spec.circuit.depth(), two_qubit_count=two_qubit)
-    from hqnn_core.devices import transpile_for_backend
+    from hqnn_core.backends.devices import transpile_for_backend
 
     result = transpile_for_backend(measured, backend, seed=seed,
                                    optimization_level=optimization_level)

@@ -6,30 +6,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 TIMEOUT = 120  # a loaded 2-core machine draws circuits slowly; tests never time anything
-
-
-@pytest.fixture(autouse=True)
-def navigation_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every AppTest rerun through app.py's ``st.navigation``.
-
-    AppTest re-detects the ``pages/`` folder before each run and then, from the second
-    run on, executes the page file alone (the multipage "v1" path), skipping app.py and
-    its sidebar. Under ``streamlit run`` the first ``st.navigation`` call turns that off
-    for the process; this fixture does the same for every run.
-    """
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture()
@@ -50,11 +31,11 @@ def studio(runs_dir: Path) -> AppTest:
 
 @pytest.fixture()
 def open_page(studio: AppTest) -> Callable[[str], AppTest]:
-    """Run the studio, switch to ``pages/<name>`` and run that page."""
+    """Run the studio, switch to ``views/<name>`` and run that page."""
 
     def _open(name: str) -> AppTest:
         studio.run()
-        return studio.switch_page(f"pages/{name}").run()
+        return studio.switch_page(f"views/{name}").run()
 
     return _open
 

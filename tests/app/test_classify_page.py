@@ -1,4 +1,4 @@
-"""AppTest of pages/classify.py: renders, an injected drawing gets a Prediction, bad uploads."""
+"""AppTest of views/classify.py: renders, an injected drawing gets a Prediction, bad uploads."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
-from hqnn_core.runs import RunStore
-from hqnn_core.training import fit
+from hqnn_core.learning.runs import RunStore
+from hqnn_core.learning.training import fit
 
 ROOT = Path(__file__).resolve().parents[2]
 CANVAS = "classify_canvas"
@@ -42,7 +42,7 @@ def studio_on(trained_runs: dict[str, Path], runs_dir: Path,
         if run is not None:
             at.session_state["selected_run"] = str(run)
         at.run()
-        return at.switch_page("pages/classify.py").run()
+        return at.switch_page("views/classify.py").run()
 
     return _open
 

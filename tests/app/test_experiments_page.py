@@ -7,9 +7,9 @@ from typing import Callable
 
 from streamlit.testing.v1 import AppTest
 
-from hqnn_core.checkpoint import METRICS_FILE, WEIGHTS_FILE, atomic_write_json
+from hqnn_core.learning.checkpoint import METRICS_FILE, WEIGHTS_FILE, atomic_write_json
 from hqnn_core.config import CircuitConfig, RunConfig
-from hqnn_core.runs import RunStore
+from hqnn_core.learning.runs import RunStore
 
 
 def make_run(root: Path, n_qubits: int, accuracy: float) -> Path:

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from hqnn_core.backends import ibm
 
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "hardware.py"
+PAGE = Path(__file__).resolve().parents[2] / "views" / "hardware.py"
 TIMEOUT = 300
 
 
@@ -55,7 +55,7 @@ def test_local_testing_mode_job_through_the_studio(open_page: Callable[[str], Ap
 
 def test_selected_run_compares_class_probabilities(tmp_path: Path) -> None:
     from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
-    from hqnn_core.training import fit
+    from hqnn_core.learning.training import fit
 
     cfg = RunConfig(data=DataConfig(name="digits", classes=(0, 1, 2), train_size=60,
                                     test_size=15),

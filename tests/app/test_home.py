@@ -6,9 +6,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from hqnn_core.checkpoint import METRICS_FILE, atomic_write_json
+from hqnn_core.learning.checkpoint import METRICS_FILE, atomic_write_json
 from hqnn_core.config import RunConfig
-from hqnn_core.runs import RunStore
+from hqnn_core.learning.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""AppTest of pages/train.py: renders, trains a tiny run from the page, the run is listed."""
+"""AppTest of views/train.py: renders, trains a tiny run from the page, the run is listed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
-from hqnn_core.runs import RunStore
+from hqnn_core.learning.runs import RunStore
 from hqnn_ui.state import CONFIG_KEY
 
 POLLS = 240  # at most ~2 minutes of polling on a busy machine; a healthy run needs a few
@@ -45,7 +45,7 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
     at = studio
     at.session_state[CONFIG_KEY] = tiny_config()
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     at.checkbox(key="train_twin").check()
     button(at, "Start training").click().run()
     assert not at.exception and not at.error
@@ -62,7 +62,7 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
     runs = RunStore(runs_dir).list(status="completed")
     assert {r.kind for r in runs} == {"hybrid", "classical"}
 
-    at.switch_page("pages/experiments.py").run()
+    at.switch_page("views/experiments.py").run()
     assert not at.exception
     shown = " ".join(str(df.value.to_dict()) for df in at.dataframe)
     assert all(r.id in shown or r.name in shown for r in runs)
@@ -83,7 +83,7 @@ def test_stop_and_resume_from_the_page(studio: AppTest) -> None:
     cfg = tiny_config()
     at.session_state[CONFIG_KEY] = replace(cfg, train=replace(cfg.train, epochs=400))
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     button(at, "Start training").click().run()
     poll(at, lambda a: "running" in status_line(a) and a.get("plotly_chart"))
     button(at, "Stop").click().run()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hqnn_core.backends import compare
+from hqnn_core.studio import hardware as compare
 from hqnn_core.config import CircuitConfig
-from hqnn_core.layer import QuantumLayer
+from hqnn_core.learning.layer import QuantumLayer
 
 
 def test_local_comparison_rows_and_exact_twin() -> None:

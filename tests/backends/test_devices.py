@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from backend_refs import gate_angle_circuit
 
-from hqnn_core import devices
+from hqnn_core.backends import devices
 from hqnn_core.errors import ConfigError
 
 

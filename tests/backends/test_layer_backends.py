@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hqnn_core.config import CircuitConfig
-from hqnn_core.layer import QuantumLayer
+from hqnn_core.learning.layer import QuantumLayer
 
 CASES = [
     CircuitConfig(n_qubits=3, encoding="angle", ansatz="hardware_efficient", layers=2,

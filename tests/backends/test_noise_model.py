@@ -7,7 +7,7 @@ from qiskit_aer import AerSimulator
 
 from hqnn_core.backends import CircuitSpec
 from hqnn_core.backends.aer import AerExecutor, active_qubits
-from hqnn_core.devices import get_fake_backend
+from hqnn_core.backends.devices import get_fake_backend
 
 
 def test_restricted_noise_model_gives_identical_samples(z_spec: CircuitSpec,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
-from hqnn_core.model import build_model
-from hqnn_core.training import fit
+from hqnn_core.learning.model import build_model
+from hqnn_core.learning.training import fit
 
 CFG = RunConfig(data=DataConfig(name="digits", classes=(0, 1), train_size=64, test_size=16),
                 circuit=CircuitConfig(n_qubits=3, layers=1),

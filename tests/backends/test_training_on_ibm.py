@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hqnn_core.config import RunConfig
-from hqnn_core.training import TrainEvent, fit
+from hqnn_core.learning.training import TrainEvent, fit
 
 
 def test_ibm_job_status_arrives_as_training_status_events() -> None:

@@ -51,8 +51,8 @@ def digits_demo_shipped() -> bool:
 def seed_a_digits_run(runs_root: Path) -> None:
     """Without a shipped demo model, give Classify a small trained digits model to use."""
     from hqnn_core.config import DataConfig, RunConfig, TrainConfig
-    from hqnn_core.runs import RunStore
-    from hqnn_core.training import fit
+    from hqnn_core.learning.runs import RunStore
+    from hqnn_core.learning.training import fit
 
     cfg = RunConfig(data=DataConfig(name="digits", train_size=300, test_size=50),
                     train=TrainConfig(epochs=2, batch_size=32))

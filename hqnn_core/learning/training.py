@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from hqnn_core.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE,
+from hqnn_core.learning.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE,
                                   Checkpoint, atomic_write_json, load_checkpoint, read_json,
                                   save_checkpoint, save_weights)
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import DataError, RunError
-from hqnn_core.model import Classifier, build_model, count_parameters, init_parameters
+from hqnn_core.learning.model import Classifier, build_model, count_parameters, init_parameters
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def test_report(pred: Tensor, y: Tensor, class_names: list[str]) -> dict[str, An
 
 def _load_data(cfg: RunConfig, data: Any, emit: Callable[..., None]) -> Any:
     if data is None:
-        from hqnn_core.data import load_dataset
+        from hqnn_core.data.registry import load_dataset
 
         emit("status", message=f"Loading the {cfg.data.name} dataset")
         data = load_dataset(cfg.data)
@@ -195,7 +195,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     history = ckpt.history
     augment = None
     if cfg.data.augment:
-        from hqnn_core.data import augment_batch as augment
+        from hqnn_core.data.registry import augment_batch as augment
 
     def base_metrics(status: str) -> dict[str, Any]:
         return {

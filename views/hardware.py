@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from hqnn_core.backends import compare, ibm
+from hqnn_core.backends import ibm
+from hqnn_core.studio import hardware as compare
 from hqnn_core.config import CircuitConfig, RunConfig
-from hqnn_core.devices import (device_summary, fake_device_qubits, list_fake_devices,
+from hqnn_core.backends.devices import (device_summary, fake_device_qubits, list_fake_devices,
                                transpile_for_device)
 from hqnn_core.errors import HqnnError
 from hqnn_ui.classify_view import load_model

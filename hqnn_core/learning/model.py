@@ -4,8 +4,8 @@ Every model is a :class:`Classifier` = ``front -> core -> head``:
 
 * ``front`` turns images ``(B, C, H, W)`` into the core's features ``(B, n_features)``:
   a trainable ``linear`` or ``cnn`` front, or a fixed one (``pca``, or ``none`` = the
-  encoding's own preprocessing, see :mod:`hqnn_core.preprocess`);
-* ``core`` is the :class:`~hqnn_core.layer.QuantumLayer` (hybrid, quantum) or, in the
+  encoding's own preprocessing, see :mod:`hqnn_core.learning.fronts`);
+* ``core`` is the :class:`~hqnn_core.learning.layer.QuantumLayer` (hybrid, quantum) or, in the
   classical twin, ``Linear(n_features -> m) + tanh`` with ``m`` = the quantum layer's
   outputs for "z"/"zz" and ``m = n_qubits`` for "probs" (a register-wide classical layer);
 * ``head`` maps the core's outputs to class scores: a trainable ``Linear(m -> K)``
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from hqnn_core.config import CircuitConfig, RunConfig
 from hqnn_core.errors import ConfigError, ShapeError
-from hqnn_core.preprocess import fixed_front, to_angles
+from hqnn_core.learning.fronts import fixed_front, to_angles
 
 QUANTUM_Z_SCALE = 5.0
 STYLES = {"mnist": "mnist", "fashion_mnist": "plain", "digits": "digits"}
@@ -165,7 +165,7 @@ def _trainable_front(kind: str, image_shape: tuple[int, ...], n_features: int,
 
 
 def _quantum_layer(cfg: RunConfig) -> nn.Module:
-    from hqnn_core.layer import QuantumLayer
+    from hqnn_core.learning.layer import QuantumLayer
 
     t = cfg.train
     return QuantumLayer(cfg.circuit, backend=t.backend, shots=t.shots, noise=t.noise,

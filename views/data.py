@@ -6,10 +6,10 @@ import dataclasses
 import streamlit as st
 
 from hqnn_core.config import DATASETS, CircuitConfig, DataConfig
-from hqnn_core.data import DatasetSplit, class_counts, dataset_info, load_dataset
+from hqnn_core.data.registry import DatasetSplit, class_counts, dataset_info, load_dataset
 from hqnn_core.errors import HqnnError
-from hqnn_core.preprocess import encoding_view
-from hqnn_core.viz import class_balance_figure, encoding_view_figure, sample_gallery_figure
+from hqnn_core.learning.fronts import encoding_view
+from hqnn_core.viz.figures import class_balance_figure, encoding_view_figure, sample_gallery_figure
 from hqnn_ui import forms, state
 from hqnn_ui.sidebar import dataset_title
 

@@ -43,7 +43,7 @@ class BackendResult:
 def bare_features(image: Tensor, circuit: CircuitConfig) -> Tensor:
     """Features ``(1, n_features)`` for a bare quantum layer: the image downsampled to what
     the encoding can carry (angles in [0, π] for angle-type encodings)."""
-    from hqnn_core.preprocess import encoding_view
+    from hqnn_core.learning.fronts import encoding_view
 
     view = encoding_view(image.unsqueeze(0) if image.dim() == 3 else image, circuit)
     flat = view.flatten(1)[:, : circuit.n_features].to(torch.float32)  # (1, n_features)
@@ -87,7 +87,7 @@ def exact_twin(layer: Any) -> Any:
     """The layer itself if it runs on the exact engine, else an exact copy with its weights."""
     if getattr(layer, "backend", "exact") == "exact":
         return layer
-    from hqnn_core.layer import QuantumLayer
+    from hqnn_core.learning.layer import QuantumLayer
 
     if layer.config is not None:
         twin = QuantumLayer(layer.config, dtype=layer.weights.dtype)
@@ -219,7 +219,7 @@ def subject_for(circuit: CircuitConfig, image: Tensor, *, run: Any = None,
             features = model.encode(image.unsqueeze(0).to(torch.float32))
         return Subject(model.quantum_layer, features, model.head, list(run.class_names),
                        f"trained model {run.path.name}")
-    from hqnn_core.layer import QuantumLayer
+    from hqnn_core.learning.layer import QuantumLayer
 
     layer = QuantumLayer(circuit, seed=seed)
     return Subject(layer, bare_features(image, circuit), None, output_labels(layer),
@@ -228,7 +228,7 @@ def subject_for(circuit: CircuitConfig, image: Tensor, *, run: Any = None,
 
 def dataset_test_image(data: Any, index: int) -> tuple[Tensor, str]:
     """Image ``index`` (wrapped) of the test split of data config ``data``, and its class name."""
-    from hqnn_core.data import load_dataset
+    from hqnn_core.data.registry import load_dataset
 
     split = load_dataset(data)
     i = index % len(split.y_test)

@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from hqnn_core.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, read_json
+from hqnn_core.learning.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, read_json
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
 from hqnn_ui import state
@@ -38,7 +38,7 @@ def table_key(runs: list) -> str:
 
 def learning_curves(chosen: list) -> None:
     """The learning curves of the selected runs, side by side in one figure."""
-    from hqnn_core.viz_training import learning_curves_figure
+    from hqnn_core.viz.training import learning_curves_figure
 
     histories = {}
     for run in chosen:

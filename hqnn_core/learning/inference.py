@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from hqnn_core.qiskit_thread import load_qiskit
-from hqnn_core.runs import LoadedRun
+from hqnn_core.learning.runs import LoadedRun
 
 
 @dataclass(frozen=True)

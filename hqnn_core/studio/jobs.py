@@ -1,9 +1,9 @@
 """Background training jobs for the UI: one worker thread, a stop event, a progress record.
 
-A ``TrainingJob`` runs :func:`hqnn_core.training.fit` in a daemon thread. The worker only
+A ``TrainingJob`` runs :func:`hqnn_core.learning.training.fit` in a daemon thread. The worker only
 writes to a lock-protected progress record; readers call :meth:`TrainingJob.snapshot`,
 which copies that record under the lock, so a page can poll it at any time. With
-``twin=True`` the classical twin (:func:`hqnn_core.model.twin_config`) is trained after
+``twin=True`` the classical twin (:func:`hqnn_core.learning.model.twin_config`) is trained after
 the quantum model in the same worker, on the same data.
 
 ``get_registry()`` is a process-wide map from a browser-session key to that session's
@@ -297,9 +297,9 @@ class TrainingJob:
 
     def _work(self, resume: bool) -> None:
         """Worker body: load data once, fit each model not yet done, then evaluate."""
-        from hqnn_core.data import load_dataset
-        from hqnn_core.model import twin_config
-        from hqnn_core.training import fit
+        from hqnn_core.data.registry import load_dataset
+        from hqnn_core.learning.model import twin_config
+        from hqnn_core.learning.training import fit
 
         try:
             data = load_dataset(self.cfg.data)
@@ -337,7 +337,7 @@ class TrainingJob:
 
     def _new_run_dir(self, cfg: RunConfig) -> Path:
         """A fresh run folder in the run store for ``cfg``."""
-        from hqnn_core.runs import RunStore
+        from hqnn_core.learning.runs import RunStore
 
         return RunStore(self.runs_root).new_run_dir(cfg)
 

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hqnn_core.augment import augment_batch
+from hqnn_core.data.augment import augment_batch
 from hqnn_core.config import DATASETS, DataConfig
 from hqnn_core.errors import DataError
-from hqnn_core.sources import (
+from hqnn_core.data.sources import (
     CIFAR10_CLASSES,
     CIFAR10_FOLDER,
     FASHION_CLASSES,

@@ -33,7 +33,7 @@ def circuit_png(circuit_cfg: dict) -> bytes:
 @st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
 def transpiled(circuit_cfg: dict, device: str, level: int) -> dict:
     """The circuit transpiled for a fake device: drawing and figures (cached)."""
-    from hqnn_core.devices import transpile_for_device
+    from hqnn_core.backends.devices import transpile_for_device
 
     qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
     result = transpile_for_device(qc, device, seed=0, optimization_level=level)
@@ -57,7 +57,7 @@ def show_stats(stats: dict) -> None:
 
 def show_device(circuit_cfg: dict, n_qubits: int) -> None:
     """The transpiled circuit and its two-qubit gate count on a chosen fake IBM device."""
-    from hqnn_core.devices import fake_device_qubits, list_fake_devices
+    from hqnn_core.backends.devices import fake_device_qubits, list_fake_devices
 
     devices = [d for d in list_fake_devices() if fake_device_qubits(d) >= n_qubits]
     if not devices:

@@ -4,8 +4,8 @@ quantum state inside it."""
 import streamlit as st
 
 from hqnn_core.errors import HqnnError
-from hqnn_core.images import read_image
-from hqnn_core.inference import classify_image
+from hqnn_core.data.images import read_image
+from hqnn_core.learning.inference import classify_image
 from hqnn_ui.canvas import drawing_input
 from hqnn_ui.classify_view import answer_view, load_model, model_picker, quantum_state_view
 

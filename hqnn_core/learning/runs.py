@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hqnn_core.checkpoint import (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_weights,
+from hqnn_core.learning.checkpoint import (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_weights,
                                   read_json)
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import ConfigError, RunError
-from hqnn_core.model import Classifier, build_model
+from hqnn_core.learning.model import Classifier, build_model
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class RunStore:
 
     def new_run_dir(self, cfg: RunConfig, name: str | None = None) -> Path:
         """Create an indexed run folder holding ``cfg``'s config.json; returns its path."""
-        from hqnn_core.checkpoint import atomic_write_json
+        from hqnn_core.learning.checkpoint import atomic_write_json
 
         label = re.sub(r"[^A-Za-z0-9_.]+", "_", name or f"{cfg.data.name}_{cfg.model.kind}")
         run_id = f"{time.strftime('%Y%m%d_%H%M%S')}-{uuid.uuid4().hex[:6]}-{label[:40]}"
@@ -226,7 +226,7 @@ class LoadedRun:
 
     def prepare(self, images: Sequence[Any]) -> Tensor:
         """Apply the model's image recipe (``prepare_image``) to PIL images -> ``(N, C, H, W)``."""
-        from hqnn_core.images import prepare_image
+        from hqnn_core.data.images import prepare_image
 
         return torch.stack([prepare_image(img, image_shape=self.image_shape,
                                           style=self.model.preprocess_style) for img in images])

@@ -5,7 +5,7 @@ photographed or scanned digit look like the data a model was trained on.
 ``prepare_image`` turns any PIL image or canvas array into a ``(C, H, W)`` float32 tensor
 in [0, 1]: style ``"mnist"`` applies the MNIST recipe, ``"digits"`` the recipe of
 scikit-learn's 8x8 digits, ``"plain"`` just converts and resizes. The ink-finding steps
-live in ``hqnn_core.handwriting``.
+live in ``hqnn_core.data.handwriting``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hqnn_core.errors import DataError, ShapeError
-from hqnn_core.handwriting import digits_recipe, ink_map, mnist_recipe
+from hqnn_core.data.handwriting import digits_recipe, ink_map, mnist_recipe
 
 __all__ = ["read_image", "prepare_image", "default_style", "STYLES"]
 

@@ -2,7 +2,7 @@
 
 Each source returns a ``RawData``: uint8 images ``(N, C, H, W)`` at their native size,
 integer labels, and the full list of class names. Splitting, class subsets, resizing
-and scaling to [0, 1] happen in ``hqnn_core.data``. Nothing here unpickles arbitrary
+and scaling to [0, 1] happen in ``hqnn_core.data.registry``. Nothing here unpickles arbitrary
 objects: MNIST is read from its idx files and CIFAR-10's pickled batches go through a
 restricted unpickler that only rebuilds numpy arrays.
 """
@@ -267,7 +267,7 @@ def load_folder_raw(root: str, size: int, grayscale: bool, stamp: float) -> RawD
     Each class is split 80/20 into train/test with a fixed seed; a class needs at least
     two images.
     """
-    from hqnn_core.images import prepare_image, read_image
+    from hqnn_core.data.images import prepare_image, read_image
 
     labelled, names = folder_classes(Path(root))
     shape = (1 if grayscale else 3, size, size)
