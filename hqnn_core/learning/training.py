@@ -37,7 +37,11 @@ STEP_GAMMA = 0.3
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end."""
+    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end.
+
+    The "start" event's ``extra["model"]`` is the model being trained (for callbacks that
+    look at it between epochs, e.g. ``hqnn_core.diagnostics.embedding.EmbeddingTracker``).
+    """
 
     kind: str
     epoch: int
@@ -219,7 +223,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
 
     progress.update(epoch=ckpt.epoch, step=ckpt.step, seconds=ckpt.train_seconds)
     emit("start", message=f"{n_train} training images, {total_steps} steps",
-         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step})
+         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step, "model": model})
     status = "completed"
     started = time.perf_counter() - ckpt.train_seconds
     while ckpt.epoch < t.epochs and status == "completed":
