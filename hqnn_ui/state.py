@@ -1,4 +1,7 @@
-"""Session state of the studio: the current run configuration, the training job, the URL.
+"""Session state of the studio: the current run configuration, shared keys, the URL.
+
+The training job is not kept here: ``hqnn_ui.session`` finds it in the process-wide
+``JobRegistry`` (hqnn_core.studio.jobs), the one place that holds job state.
 
 Every page reads the configuration with ``current_config()`` and changes it only with
 ``set_config(cfg)``. The configuration travels in the URL as flat ``section.field``
@@ -20,10 +23,10 @@ from hqnn_core.studio.url import config_to_query, is_config_key, query_to_config
 log = logging.getLogger(__name__)
 
 CONFIG_KEY = "hqnn_config"
-JOB_KEY = "hqnn_job"
 URL_LOADED_KEY = "hqnn_url_loaded"
 PRESENTATION_KEY = "presentation_mode"
 SELECTED_RUN_KEY = "selected_run"
+LAST_DRAWING_KEY = "last_drawing"
 
 
 def current_config() -> RunConfig:
@@ -36,16 +39,6 @@ def current_config() -> RunConfig:
 def set_config(cfg: RunConfig) -> None:
     """Replace the session's run configuration."""
     st.session_state[CONFIG_KEY] = cfg
-
-
-def current_job() -> Any | None:
-    """The session's training job (a ``hqnn_core.studio.jobs.TrainingJob``), or None."""
-    return st.session_state.get(JOB_KEY)
-
-
-def set_job(job: Any | None) -> None:
-    """Remember (or forget, with None) the session's training job."""
-    st.session_state[JOB_KEY] = job
 
 
 def presentation_mode() -> bool:
