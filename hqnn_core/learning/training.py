@@ -25,6 +25,7 @@ from hqnn_core.learning.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS
                                   save_checkpoint, save_weights)
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import DataError, RunError
+from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.model import Classifier, build_model, count_parameters, init_parameters
 from hqnn_core.simulator.threads import thread_scope, threads_for
 
@@ -37,7 +38,11 @@ STEP_GAMMA = 0.3
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end."""
+    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end.
+
+    The "start" event's ``extra["model"]`` is the model being trained (for callbacks that
+    look at it between epochs, e.g. ``hqnn_core.diagnostics.embedding.EmbeddingTracker``).
+    """
 
     kind: str
     epoch: int
@@ -164,6 +169,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     checkpoint and returns with status "stopped". ``resume=True`` continues from
     ``run_dir``'s checkpoint exactly as if never interrupted.
     """
+    check_resources(cfg)  # one sentence naming the limit, before data or layer are allocated
     callbacks = list(callbacks)
     run_dir = Path(run_dir) if run_dir is not None else None
     t = cfg.train
@@ -225,7 +231,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     threads = model_threads(model, t.batch_size)
     progress.update(epoch=ckpt.epoch, step=ckpt.step, seconds=ckpt.train_seconds)
     emit("start", message=f"{n_train} training images, {total_steps} steps",
-         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step})
+         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step, "model": model})
     status = "completed"
     started = time.perf_counter() - ckpt.train_seconds
     while ckpt.epoch < t.epochs and status == "completed":
