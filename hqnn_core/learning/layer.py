@@ -22,6 +22,7 @@ from hqnn_core.circuits.encodings import amplitude_tree_angles
 from hqnn_core.config import CircuitConfig
 from hqnn_core.backends.program import SHIFT_RULE_GATES
 from hqnn_core.errors import ConfigError, ResourceError, ShapeError
+from hqnn_core.learning.resources import check_circuit
 from hqnn_core.simulator.compile import compile_circuit, flatten
 from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
@@ -55,6 +56,7 @@ class QuantumLayer(torch.nn.Module):
             raise ConfigError("QuantumLayer takes a CircuitConfig, e.g. "
                               "QuantumLayer(CircuitConfig(n_qubits=4)); for a circuit of your "
                               "own use QuantumLayer.from_circuit(circuit, inputs, weights).")
+        check_circuit(config)  # before anything is allocated
         self.config: CircuitConfig | None = config
         built = build_circuit(config)
         observables = None if config.measurement == "probs" else built.observables

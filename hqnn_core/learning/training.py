@@ -25,6 +25,7 @@ from hqnn_core.learning.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS
                                   save_checkpoint, save_weights)
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import DataError, RunError
+from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.model import Classifier, build_model, count_parameters, init_parameters
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     checkpoint and returns with status "stopped". ``resume=True`` continues from
     ``run_dir``'s checkpoint exactly as if never interrupted.
     """
+    check_resources(cfg)  # one sentence naming the limit, before data or layer are allocated
     callbacks = list(callbacks)
     run_dir = Path(run_dir) if run_dir is not None else None
     t = cfg.train

@@ -378,11 +378,12 @@ class JobRegistry:
 
     def start(self, session: str, cfg: RunConfig, runs_root: Path, *,
               twin: bool = False) -> TrainingJob:
-        """Start a new job for ``session``, or return its job that is still running."""
+        """Start a new job for ``session``; ``HqnnError`` while its last job is still active."""
         with self._lock:
             current = self._jobs.get(session)
             if current is not None and current.status in ACTIVE:
-                return current
+                raise HqnnError("A training job is already running in this browser; stop it "
+                                "before starting another.")
             job = TrainingJob(cfg, runs_root, twin=twin)
             self._jobs[session] = job
             job.start()
