@@ -27,7 +27,9 @@ from hqnn_core.simulator.compile import compile_circuit, flatten
 from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
 from hqnn_core.simulator.fused import FusedPath, fused_plan
+from hqnn_core.simulator.fused_op import fused_outputs
 from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
+from hqnn_core.simulator.threads import scoped, threads_for
 
 BACKENDS = ("exact", "aer", "ibm")
 DEFAULT_MAX_STATE_BYTES = 8 * 2**30
@@ -133,7 +135,8 @@ class QuantumLayer(torch.nn.Module):
             self.register_buffer("readout_matrix", torch.tensor(readout), persistent=False)
         plan = fused_plan(compiled, self._n_forward)
         self._fused = None if plan is None else FusedPath(
-            compiled, plan, readout, readout_is_index=observables is None)
+            compiled, plan, readout, readout_is_index=observables is None,
+            reference=self._engine)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         init = (torch.rand(len(weights), generator=generator, dtype=torch.float64) * 2 - 1)
         self.weights = torch.nn.Parameter((init * math.pi).to(dtype))
@@ -210,8 +213,14 @@ class QuantumLayer(torch.nn.Module):
 
     def _exact(self, inputs: torch.Tensor) -> torch.Tensor:
         if self._fused is not None and self.use_fused and self._fused.applies_to(inputs):
-            return self._fused.outputs(inputs, self.weights)
-        state = self.program(inputs, self.weights, self._n_forward)
+            return fused_outputs(self._fused, inputs, self.weights)
+        if inputs.device.type == "cpu":  # hqnn's thread count for the engine, and its backward
+            count = threads_for(self.n_qubits, inputs.shape[0])
+            return scoped(count, self._engine, inputs, self.weights)
+        return self._engine(inputs, self.weights)
+
+    def _engine(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        state = self.program(inputs, weights, self._n_forward)
         probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
         if self.measurement == "probs":
             return permute_columns(probs, self.readout_index, self.readout_inverse)

@@ -346,7 +346,8 @@ class TrainingJob:
         with self._lock:
             if label not in self._trackers:
                 index = subset_indices(data.y_test)
-                self._trackers[label] = EmbeddingTracker(data.x_test[index], data.y_test[index])
+                self._trackers[label] = EmbeddingTracker(data.x_test[index], data.y_test[index],
+                                                         tuple(data.class_names))
             return self._trackers[label]
 
     def _new_run_dir(self, cfg: RunConfig) -> Path:
