@@ -9,9 +9,8 @@ import streamlit as st
 
 from hqnn_core.backends import ibm
 from hqnn_core.studio import hardware as compare
-from hqnn_core.config import CircuitConfig, RunConfig
-from hqnn_core.backends.devices import (device_summary, fake_device_qubits, list_fake_devices,
-                               transpile_for_device)
+from hqnn_core.config import RunConfig
+from hqnn_core.backends.devices import device_summary, fake_device_qubits, list_fake_devices
 from hqnn_core.errors import HqnnError
 from hqnn_ui.classify_view import load_model
 from hqnn_ui.state import current_config
@@ -63,21 +62,11 @@ def devices_section(n_qubits: int) -> str:
     return device
 
 
-@st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
-def transpiled(circuit_cfg: dict, device: str) -> dict:
-    """Depth, two-qubit count, layout and operations of the circuit on a device (cached)."""
-    from hqnn_core.circuits.build import build_circuit
-
-    result = transpile_for_device(build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit,
-                                  device, seed=0)
-    return {"depth": result.depth, "two_qubit": result.two_qubit_count,
-            "layout": result.layout, "ops": result.op_counts}
-
-
 def transpile_section(subject: compare.Subject, device: str) -> None:
-    """The current circuit transpiled for the device: depth and two-qubit count."""
+    """The compared layer's circuit transpiled for the device: depth and two-qubit count."""
     st.subheader(f"The circuit on {device}")
-    result = transpiled(subject.layer.config.to_dict(), device)
+    with st.spinner("Transpiling for the device…"):
+        result = compare.transpile_summary(subject.layer.circuit, device)
     cols = st.columns(3)
     cols[0].metric("Depth", result["depth"])
     cols[1].metric("Two-qubit gates", result["two_qubit"])
@@ -112,14 +101,18 @@ def show_rows(rows: list, labels: list[str]) -> None:
     st.bar_chart(table.set_index("backend")[labels].T, stack=False)
 
 
-@st.fragment(run_every=2.0)
 def jobs_section() -> None:
-    """Hardware jobs in flight and finished, polled every two seconds."""
-    jobs = st.session_state.get(JOBS_KEY, [])
-    if not jobs:
-        return
+    """Hardware jobs in flight and finished, polled every two seconds while one runs."""
+    jobs = st.session_state.get(JOBS_KEY)
+    if jobs:
+        polling = jobs.poll_seconds
+        st.fragment(show_jobs, run_every=polling)(jobs, polling=polling is not None)
+
+
+def show_jobs(jobs: compare.HardwareJobs, *, polling: bool) -> None:
+    """Each job's last status and, once done, its results; a full rerun when none runs."""
     st.subheader("Jobs")
-    for number, (job, labels) in enumerate(jobs, start=1):
+    for number, job in enumerate(jobs, start=1):
         snap = job.snapshot()
         last = snap["events"][-1] if snap["events"] else {"status": "STARTING"}
         queue = last.get("queue_position")
@@ -128,7 +121,9 @@ def jobs_section() -> None:
         if snap["error"]:
             st.error(snap["error"])
         if snap["rows"]:
-            show_rows(snap["rows"], labels)
+            show_rows(snap["rows"], job.labels)
+    if polling and jobs.poll_seconds is None:
+        st.rerun()  # the last job finished: redraw the page once, without the poller
 
 
 st.title("Hardware")
@@ -154,8 +149,9 @@ try:
                                "devices need a token and queue like any job.")
     if st.button("Submit to IBM Quantum Runtime"):
         job = compare.HardwareJob(subject.layer, subject.features, target, head=subject.head,
-                                  shots=int(shots), seed=cfg.train.seed)
-        st.session_state.setdefault(JOBS_KEY, []).append((job.start(token), subject.labels))
+                                  shots=int(shots), seed=cfg.train.seed, labels=subject.labels)
+        jobs = st.session_state.setdefault(JOBS_KEY, compare.HardwareJobs())
+        jobs.add(job).start(token)
 except HqnnError as exc:
     st.error(str(exc))
 jobs_section()
