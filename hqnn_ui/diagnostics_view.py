@@ -21,7 +21,8 @@ from hqnn_core.viz.diagnostics import (expressibility_figure, fidelity_histogram
                                        gradient_variance_figure)
 
 RESULT_KEY = "circuit_diagnostics"
-QUBITS = tuple(range(2, 11))
+QUBITS = (2, 4, 6, 8, 10)
+AMPLITUDE_QUBITS = (2, 4, 6, 8)  # its 2**n - 1 input angles make larger sweeps slow
 DEPTHS = (1, 2, 4, 8)
 GRADIENT_SAMPLES = 100
 PAIRS = 2000
@@ -34,10 +35,14 @@ def _family(circuit: CircuitConfig) -> dict:
     return dataclasses.replace(circuit, n_qubits=4, layers=1).to_dict()
 
 
+def _qubits(circuit: CircuitConfig) -> tuple[int, ...]:
+    return AMPLITUDE_QUBITS if circuit.encoding == "amplitude" else QUBITS
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _gradients(family: dict) -> list[list[float]]:
-    grid = gradient_variance_grid(CircuitConfig.from_dict(family), QUBITS, DEPTHS,
-                                  n_samples=GRADIENT_SAMPLES)
+    circuit = CircuitConfig.from_dict(family)
+    grid = gradient_variance_grid(circuit, _qubits(circuit), DEPTHS, n_samples=GRADIENT_SAMPLES)
     return grid.tolist()
 
 
@@ -105,7 +110,7 @@ def _show(sized: CircuitConfig, circuit: CircuitConfig, results: dict) -> None:
     with left:
         st.markdown(f"**Gradient variance** — Var[∂⟨Z₀⟩/∂θ] over {GRADIENT_SAMPLES} random "
                     "initialisations, mean over the angles θ")
-        st.plotly_chart(gradient_variance_figure(QUBITS, DEPTHS, results["gradients"]),
+        st.plotly_chart(gradient_variance_figure(_qubits(circuit), DEPTHS, results["gradients"]),
                         key="diag_gradients")
     with right:
         st.markdown(f"**Fidelities of {PAIRS} random pairs** at {sized.n_qubits} qubits and "
