@@ -90,3 +90,26 @@ def test_diagnostics_run_on_demand_and_show_their_plots(
     assert len(at.get("plotly_chart")) == 3
     at.slider(key="w.circuit.n_qubits").set_value(3).run()  # another circuit: press again
     assert not at.get("plotly_chart")
+
+
+def test_twelve_qubit_amplitude_says_why_exports_are_off_and_builds_nothing_heavy(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
+    """The circuit that froze the server (exports at 12-qubit amplitude): one sentence."""
+    at = open_page("circuit.py")
+    at.selectbox(key="w.circuit.encoding").set_value("amplitude")
+    at.slider(key="w.circuit.n_qubits").set_value(12).run()
+    assert not at.exception
+    assert metric(at, "Qubits") == "12"
+    assert any("symbolic terms" in i.value and "downloads and the device view are off" in i.value
+               for i in at.info)
+    assert not at.get("download_button")
+    assert not [m for m in at.metric if m.label == "Two-qubit gates on device"]
+
+
+def test_twenty_qubit_amplitude_is_not_even_built(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    at.selectbox(key="w.circuit.encoding").set_value("amplitude")
+    at.slider(key="w.circuit.n_qubits").set_value(20).run()
+    assert not at.exception
+    assert any("1,048,6" in i.value and "neither counted nor drawn" in i.value for i in at.info)
+    assert not [m for m in at.metric if m.label == "Gates"]
