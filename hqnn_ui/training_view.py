@@ -20,6 +20,7 @@ from hqnn_core.studio.jobs import Evaluation, JobSnapshot, TrainingJob
 from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
 from hqnn_ui import forms, state
+from hqnn_ui.maps_view import learning_map_view
 
 POLL_SECONDS = 1.0
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
@@ -117,6 +118,7 @@ def _panel(job: TrainingJob, was_active: bool) -> None:
     _progress(snap)
     if snap.batches or snap.epochs:
         st.plotly_chart(learning_curves_figure(snap.histories()), key="learning_curves")
+    learning_map_view(snap)
 
 
 def _controls(job: TrainingJob, snap: JobSnapshot) -> None:

@@ -9,6 +9,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from hqnn_core.circuits import ansatz, encodings, measurement
 from hqnn_core.config import CircuitConfig
+from hqnn_core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,17 @@ def build_circuit(cfg: CircuitConfig) -> BuiltCircuit:
         n_outputs=measurement.n_outputs(cfg),
         steps=tuple(steps),
     )
+
+
+def circuit_part(built: BuiltCircuit, label: str) -> QuantumCircuit:
+    """The gates of one step of ``built`` (a label of ``built.steps``) as their own circuit."""
+    labels = [name for name, _ in built.steps]
+    if label not in labels:
+        raise ConfigError(f"The circuit has no step {label!r}; its steps are: "
+                          f"{', '.join(labels)}.")
+    i = labels.index(label)
+    start = built.steps[i - 1][1] if i else 0
+    part = built.circuit.copy_empty_like(name=f"{built.circuit.name} · {label}")
+    for instruction in built.circuit.data[start:built.steps[i][1]]:
+        part.append(instruction)
+    return part

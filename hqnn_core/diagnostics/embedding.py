@@ -30,6 +30,7 @@ class EmbeddingFrame:
     labels: np.ndarray  # (M,) true class index
     predictions: np.ndarray  # (M,) predicted class index
     explained: tuple[float, float]  # share of the readout's variance along each axis
+    class_names: tuple[str, ...] = ()
 
     @property
     def accuracy(self) -> float:
@@ -66,7 +67,8 @@ def align(points: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
 
 @torch.no_grad()
 def readout_map(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
-                epoch: int = 0, previous: EmbeddingFrame | None = None) -> EmbeddingFrame:
+                epoch: int = 0, previous: EmbeddingFrame | None = None,
+                class_names: tuple[str, ...] = ()) -> EmbeddingFrame:
     """The map of ``images`` in ``model.core``'s output space (model left in its mode)."""
     was_training = model.training
     model.eval()
@@ -78,14 +80,16 @@ def readout_map(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tens
     points, explained = principal_plane(outputs.detach().double().cpu().numpy())
     points = align(points, previous.points if previous is not None else None)
     return EmbeddingFrame(epoch=epoch, points=points, labels=labels.cpu().numpy().copy(),
-                          predictions=predictions.cpu().numpy(), explained=explained)
+                          predictions=predictions.cpu().numpy(), explained=explained,
+                          class_names=tuple(class_names))
 
 
 class EmbeddingTracker:
     """A ``fit()`` callback keeping one ``EmbeddingFrame`` per epoch (thread-safe reads)."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        self.images, self.labels = images, labels
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor,
+                 class_names: tuple[str, ...] = ()) -> None:
+        self.images, self.labels, self.class_names = images, labels, tuple(class_names)
         self._model: Any = None
         self._frames: list[EmbeddingFrame] = []
         self._lock = threading.Lock()
@@ -105,7 +109,7 @@ class EmbeddingTracker:
         with self._lock:
             previous = self._frames[-1] if self._frames else None
         frame = readout_map(self._model, self.images, self.labels, epoch=epoch,
-                            previous=previous)
+                            previous=previous, class_names=self.class_names)
         with self._lock:
             self._frames = [f for f in self._frames if f.epoch != epoch] + [frame]
 

@@ -59,7 +59,13 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
     assert "completed" in status_line(at), status_line(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%") and metrics["Classical twin"].endswith("%")
-    assert len(at.get("plotly_chart")) >= 2  # learning curves and the confusion matrix
+    assert len(at.get("plotly_chart")) == 4  # curves, two learning maps, confusion matrix
+    epochs = at.select_slider(key="train_map_epoch")
+    assert list(epochs.options) == ["0", "1"] and epochs.value == 1
+    epochs.set_value(0).run()  # replay the map before training
+    assert not at.exception
+    titles = [m.value for m in at.markdown if m.value.startswith("**What the model learns")]
+    assert len(titles) == 1
 
     runs = RunStore(runs_dir).list(status="completed")
     assert {r.kind for r in runs} == {"hybrid", "classical"}

@@ -67,3 +67,4 @@ def test_a_training_job_keeps_maps_for_the_model_and_its_twin(tmp_path) -> None:
     for label in (QUANTUM, TWIN):
         assert [f.epoch for f in snap.maps[label]] == [0, 1, 2]
         assert len(snap.maps[label][-1].labels) == 60  # the test split is under the 300 cap
+        assert snap.maps[label][-1].class_names == tuple(str(d) for d in range(10))
