@@ -168,11 +168,10 @@ def report(medians: dict, present: list[Framework]) -> None:
 def curve(args: argparse.Namespace) -> dict:
     present = {fw.name: fw for fw in frameworks() if fw.available()}
     points: dict[str, dict[str, list]] = {}
-    qubits = list(range(4, 21, 2))
     for name in ("hqnn", "tc-jax", "pl-jax-vmap"):
         if name not in present:
             continue
-        for n in qubits:
+        for n in args.curve_qubits if name == "hqnn" else args.peer_qubits:
             if n > present[name].max_qubits:
                 continue
             extra = {"WARMUP": "1" if n >= 16 else "3"}
@@ -228,6 +227,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--curve", action="store_true", help="the cost curve and its plot")
+    parser.add_argument("--curve-qubits", type=int, nargs="+", default=list(range(4, 21, 2)))
+    parser.add_argument("--peer-qubits", type=int, nargs="+", default=[4, 8, 12, 16],
+                        help="the JAX peers' points on the cost curve")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = curve(args) if args.curve else compare(args)
