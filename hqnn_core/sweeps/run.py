@@ -78,7 +78,9 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
         _use_token_if_available()  # before Ray reads its configuration
     import ray
 
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    for noisy in ("ray.tune.analysis.experiment_analysis",  # we keep our own results table
+                  "ray._private.authentication.authentication_token_setup"):  # token auth on
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     if ray.is_initialized():
         yield "existing"
         return
