@@ -66,6 +66,7 @@ def draw(page, points: list[tuple[float, float]]) -> None:
     """
     canvas = page.locator("canvas.upper-canvas:not([data-e2e-used])").first.element_handle()
     canvas.evaluate("element => element.setAttribute('data-e2e-used', '1')")
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
@@ -165,3 +166,44 @@ def test_circuit_diagnostics_and_a_wide_circuit_step_by_step(page, studio_url: s
     assert page.locator(EXCEPTION).count() == 0
     scroll_to_top(page.locator("h3").filter(has_text="can this circuit learn"))
     screenshot(page, "circuit-diagnostics")
+
+
+def test_presentation_mode_makes_the_answer_the_biggest_thing(page, studio_url: str) -> None:
+    page.goto(f"{studio_url}/classify")
+    wait_idle(page)
+    page.get_by_text("Presentation mode").click()
+    expect(page.get_by_role("button", name="Exit")).to_be_visible()
+    wait_idle(page)
+    page.wait_for_timeout(1000)  # the canvas of the new run has mounted
+    draw(page, [(0.5, 0.12), (0.5, 0.88)])
+    value = prediction(page).locator('[data-testid="stMetricValue"]')
+    expect(value).to_be_visible()
+    wait_idle(page)
+    size = value.evaluate("e => parseFloat(getComputedStyle(e.querySelector('*') || e).fontSize)")
+    title = page.locator("h1").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size > 3 * title, (size, title)
+    page.locator("canvas.upper-canvas").first.hover()
+    toolbar = page.locator(".dc-toolbar").first
+    expect(toolbar).to_have_css("opacity", "1")
+    tabs = page.get_by_role("tab", name="Upload an image").bounding_box()
+    assert toolbar.bounding_box()["y"] >= tabs["y"] + tabs["height"], "toolbar covers the tabs"
+    screenshot(page, "presentation")
+
+
+def test_enter_in_a_field_never_starts_training_and_start_takes_every_choice(
+        page, studio_url: str) -> None:
+    page.goto(f"{studio_url}/train")
+    wait_idle(page)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("300")
+    epochs.press("Enter")
+    wait_idle(page)
+    status = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Status:")
+    expect(status).to_have_count(0)
+    page.get_by_text("Classical twin alongside").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    expect(status).to_contain_text("running")
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training · running")
+    page.get_by_role("button", name="Stop").click()
+    expect(status).to_contain_text("stopped")
