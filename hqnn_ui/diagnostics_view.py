@@ -21,11 +21,13 @@ from hqnn_core.viz.diagnostics import (expressibility_figure, fidelity_histogram
                                        gradient_variance_figure)
 
 RESULT_KEY = "circuit_diagnostics"
-QUBITS = tuple(range(2, 11))
+QUBITS = (2, 4, 6, 8, 10)
+AMPLITUDE_QUBITS = (2, 4, 6, 8)  # its 2**n - 1 input angles make larger sweeps slow
 DEPTHS = (1, 2, 4, 8)
 GRADIENT_SAMPLES = 100
 PAIRS = 2000
 MAX_DEPTH = 8
+EXPRESSIBILITY_QUBITS = 6  # beyond this Haar's fidelities all fall in the first of 75 bins
 
 
 def _family(circuit: CircuitConfig) -> dict:
@@ -33,10 +35,14 @@ def _family(circuit: CircuitConfig) -> dict:
     return dataclasses.replace(circuit, n_qubits=4, layers=1).to_dict()
 
 
+def _qubits(circuit: CircuitConfig) -> tuple[int, ...]:
+    return AMPLITUDE_QUBITS if circuit.encoding == "amplitude" else QUBITS
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _gradients(family: dict) -> list[list[float]]:
-    grid = gradient_variance_grid(CircuitConfig.from_dict(family), QUBITS, DEPTHS,
-                                  n_samples=GRADIENT_SAMPLES)
+    circuit = CircuitConfig.from_dict(family)
+    grid = gradient_variance_grid(circuit, _qubits(circuit), DEPTHS, n_samples=GRADIENT_SAMPLES)
     return grid.tolist()
 
 
@@ -50,9 +56,9 @@ def _expressibility(circuit_cfg: dict) -> dict:
             "entangling": [r.entangling for r in results], "fidelities": chosen.fidelities}
 
 
-def _sized(circuit: CircuitConfig) -> CircuitConfig:
-    """The circuit capped to what the diagnostics compute (10 qubits, 8 layers)."""
-    return dataclasses.replace(circuit, n_qubits=min(circuit.n_qubits, expr.MAX_QUBITS),
+def _sized(circuit: CircuitConfig, max_qubits: int) -> CircuitConfig:
+    """The circuit capped to what a diagnostic computes in seconds."""
+    return dataclasses.replace(circuit, n_qubits=min(circuit.n_qubits, max_qubits),
                                layers=min(circuit.layers, MAX_DEPTH))
 
 
@@ -63,14 +69,14 @@ def diagnostics_view(circuit: CircuitConfig) -> None:
                "that vanish as qubits grow (a barren plateau) make training stall; "
                "expressibility says how evenly the circuit covers the space of states "
                "(Sim, Johnson & Aspuru-Guzik 2019).")
-    sized = _sized(circuit)
+    sized = _sized(circuit, EXPRESSIBILITY_QUBITS)
     key = sized.to_dict()
     if st.button("Compute the diagnostics", icon=":material/monitoring:",
                  key="circuit_diagnostics_button"):
         started = time.perf_counter()
         try:
             with st.spinner("Sampling random circuits…"):
-                results = {"gradients": _gradients(_family(sized)),
+                results = {"gradients": _gradients(_family(circuit)),
                            "expressibility": _expressibility(key)}
         except HqnnError as exc:
             st.warning(str(exc))
@@ -87,8 +93,10 @@ def diagnostics_view(circuit: CircuitConfig) -> None:
 
 def _show(sized: CircuitConfig, circuit: CircuitConfig, results: dict) -> None:
     if sized != circuit:
-        st.caption(f"Computed at {sized.n_qubits} qubits and {sized.layers} layers (the "
-                   "largest the diagnostics sample in seconds).")
+        st.caption(f"Expressibility and entangling capability are computed at "
+                   f"{sized.n_qubits} qubits and {sized.layers} layers: beyond "
+                   f"{EXPRESSIBILITY_QUBITS} qubits Haar-random fidelities all fall in the "
+                   "first bin, and the samples would take long.")
     e = results["expressibility"]
     index = e["layers"].index(sized.layers)
     c = st.columns(3)
@@ -96,16 +104,17 @@ def _show(sized: CircuitConfig, circuit: CircuitConfig, results: dict) -> None:
                 help="Lower = closer to Haar-random states; 0 is perfectly expressive.")
     c[1].metric("Entangling capability Q", f"{e['entangling'][index]:.2f}",
                 help="Mean Meyer-Wallach measure: 0 = product states, 1 = maximal.")
-    c[2].metric("Computed in", f"{results['seconds']:.1f} s")
+    c[2].metric("Computed in", f"{results['seconds']:.1f} s",
+                help="Cached: the same circuit family is not sampled twice.")
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Gradient variance** — Var[∂⟨Z₀⟩/∂θ] over {GRADIENT_SAMPLES} random "
                     "initialisations, mean over the angles θ")
-        st.plotly_chart(gradient_variance_figure(QUBITS, DEPTHS, results["gradients"]),
+        st.plotly_chart(gradient_variance_figure(_qubits(circuit), DEPTHS, results["gradients"]),
                         key="diag_gradients")
     with right:
-        st.markdown(f"**Fidelities of {PAIRS} random pairs** at {sized.layers} "
-                    f"layer{'s' if sized.layers != 1 else ''}, against Haar's")
+        st.markdown(f"**Fidelities of {PAIRS} random pairs** at {sized.n_qubits} qubits and "
+                    f"{sized.layers} layer{'s' if sized.layers != 1 else ''}, against Haar's")
         st.plotly_chart(fidelity_histogram_figure(e["fidelities"], sized.n_qubits),
                         key="diag_fidelity")
     st.plotly_chart(expressibility_figure(e["layers"], e["kl"], e["entangling"]),

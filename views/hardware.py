@@ -13,7 +13,7 @@ from hqnn_core.config import RunConfig
 from hqnn_core.backends.devices import device_summary, fake_device_qubits, list_fake_devices
 from hqnn_core.errors import HqnnError
 from hqnn_ui.classify_view import load_model
-from hqnn_ui.state import current_config
+from hqnn_ui.state import LAST_DRAWING_KEY, SELECTED_RUN_KEY, current_config
 
 TOKEN_KEY = "hardware_token"  # the password widget's own key; never copied elsewhere
 REAL_DEVICES_KEY = "hardware_real_devices"
@@ -46,9 +46,10 @@ def account_section() -> str | None:
 
 
 def devices_section(n_qubits: int) -> str:
-    """The fake devices (and real ones, once listed) with their figures; returns the choice."""
+    """The fake devices with at least ``n_qubits`` (and real ones, once listed); the choice."""
     st.subheader("Devices")
     fakes = [d for d in list_fake_devices() if fake_device_qubits(d) >= n_qubits]
+    st.caption(f"Fake devices with at least {n_qubits} qubits, as the compared model needs.")
     device = st.selectbox("Fake device (offline, with its noise model)", fakes,
                           index=fakes.index("FakeManilaV2") if "FakeManilaV2" in fakes else 0)
     summary = device_summary(device)
@@ -76,10 +77,10 @@ def transpile_section(subject: compare.Subject, device: str) -> None:
 
 def choose_subject(cfg: RunConfig) -> compare.Subject:
     """The input (test image or last drawing) and the model (selected run or bare layer)."""
-    run_path = st.session_state.get("selected_run")
+    run_path = st.session_state.get(SELECTED_RUN_KEY)
     run = load_model(str(run_path)) if run_path and Path(str(run_path)).is_dir() else None
     data = run.config.data if run is not None else cfg.data
-    drawing = st.session_state.get("last_drawing")
+    drawing = st.session_state.get(LAST_DRAWING_KEY)
     sources = ["A test image"] + (["The last drawing from Classify"] if drawing is not None else [])
     source = st.radio("Input", sources, horizontal=True)
     if source == sources[0]:
@@ -130,9 +131,9 @@ st.title("Hardware")
 cfg = current_config()
 try:
     token = account_section()
-    device = devices_section(cfg.circuit.n_qubits)
     st.subheader("Classify one input on several backends")
     subject = choose_subject(cfg)
+    device = devices_section(subject.layer.n_qubits)  # the compared model's qubits
     transpile_section(subject, device)
     shots = st.number_input("Shots", min_value=100, max_value=100_000, value=2000, step=100)
     if st.button("Compare backends", type="primary"):

@@ -253,6 +253,19 @@ class RunStore:
         """``load_run`` of one run of this store."""
         return load_run(self.root / run_id)
 
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> RunInfo:
+        """Replace the run's ``tags.json`` (no file when empty); returns its new index row."""
+        from hqnn_core.learning.checkpoint import atomic_write_json
+
+        run_dir = self.root / run_id
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise RunError(f"There is no run {run_id!r} in {self.root}; list the runs to pick one.")
+        if tags:
+            atomic_write_json(run_dir / TAGS_FILE, {str(k): str(v) for k, v in tags.items()})
+        else:
+            (run_dir / TAGS_FILE).unlink(missing_ok=True)
+        return self.refresh(run_id)
+
 
 def _info(row: Sequence[Any]) -> RunInfo:
     values = dict(zip(_COLUMNS, row))

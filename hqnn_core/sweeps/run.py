@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -72,13 +73,15 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
 
     ``temp_dir`` (default ``HQNN_RAY_TEMP_DIR``) is the embedded Ray's session folder root.
     """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        _use_token_if_available()  # before Ray reads its configuration
     import ray
 
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if ray.is_initialized():
         yield "existing"
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = {"include_dashboard": False, "log_to_driver": False,
              "logging_level": logging.WARNING, "configure_logging": True}
     try:
@@ -100,6 +103,28 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
         yield mode
     finally:
         ray.shutdown()
+
+
+def _use_token_if_available() -> None:
+    """Send Ray's auth token to a cluster when one is at hand, as ``ray start`` itself does.
+
+    ``ray start`` turns token authentication on whenever a token exists (``RAY_AUTH_TOKEN``,
+    ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), but a driver given an explicit address
+    only does so with ``RAY_AUTH_MODE=token``; an explicit ``RAY_AUTH_MODE`` is left alone.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    if (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or (Path.home() / ".ray" / "auth_token").is_file()):
+        os.environ["RAY_AUTH_MODE"] = "token"
+        if "ray" in sys.modules:  # Ray read its settings already: let it read them again
+            try:
+                from ray._private.authentication.authentication_token_setup import (
+                    maybe_enable_token_auth_if_token_available)
+
+                maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+            except ImportError:
+                pass
 
 
 def _prepare_folder(spec: SweepSpec, folder: Path, resume: bool) -> str:

@@ -140,3 +140,21 @@ def test_the_transpiled_view_uses_the_layers_own_circuit(runs_dir: Path,
     assert expected["two_qubit"] > 0
     shown = next(m.value for m in at.metric if m.label == "Two-qubit gates")
     assert int(shown) == expected["two_qubit"]
+
+
+def test_the_demo_model_gets_devices_with_enough_qubits(runs_dir: Path) -> None:
+    """The shipped 8-qubit demo beside the session's 4-qubit circuit: the device list is the
+    model's, the default device works and Compare is there."""
+    demo = Path(__file__).resolve().parents[2] / "assets" / "models" / "digits-hybrid"
+    if not (demo / "config.json").is_file():
+        pytest.skip("the digits demo model is not shipped in this checkout")
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.session_state["selected_run"] = str(demo)
+    at.run()
+    assert not at.exception and not at.error
+    from hqnn_core.backends.devices import fake_device_qubits
+
+    devices = at.selectbox[0].options
+    assert devices and all(fake_device_qubits(d) >= 8 for d in devices)
+    assert any("at least 8 qubits" in c.value for c in at.caption)
+    button(at, "Compare backends")
