@@ -275,7 +275,8 @@ def progress_line(snap: SweepSnapshot) -> str:
     """'3 of 8 trials · 1 running · best validation 91.2% · about 2 min left'."""
     if snap.stage == "final":
         done = sum(r.test_acc is not None for r in snap.final)
-        text = f"retraining the best configuration: {done} of {len(snap.final) or '?'} seeds"
+        text = (f"{snap.n_finished} trials · the best retrained on {done} of "
+                f"{len(snap.final) or '?'} seeds")
     else:
         total = snap.n_total if snap.n_total is not None else "?"
         text = f"{snap.n_finished} of {total} trials"
