@@ -1,4 +1,4 @@
-"""Streamlit pieces of the Classify page: the model picker, the answer, the quantum state."""
+"""Streamlit pieces of the Classify page: the model picker and the answer."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import streamlit as st
 from hqnn_core.errors import HqnnError
 from hqnn_core.learning.inference import Classification
 from hqnn_core.learning.runs import LoadedRun, RunStore, load_run
-from hqnn_core.viz.figures import (basis_probability_figure, bloch_figure, bloch_vectors,
-                           class_probability_figure)
+from hqnn_core.viz.figures import class_probability_figure
 from hqnn_ui import state
 from hqnn_ui.runs import DEMO_MODELS, demo_model_dir
 from hqnn_ui.session import runs_root
@@ -93,18 +92,3 @@ def answer_view(answer: Classification) -> None:
         model_view(answer)
     st.plotly_chart(class_probability_figure(answer.probabilities, answer.class_names),
                     key="class_probabilities")
-
-
-def quantum_state_view(answer: Classification) -> None:
-    """Per-qubit Bloch vectors and the basis-state histogram of the encoded input."""
-    st.subheader("The quantum state for this input")
-    if answer.statevector is None:
-        st.info("This is a classical model: it has no quantum state to show.")
-        return
-    st.caption("The circuit's state after encoding this input and applying the trained "
-               "layers, before measurement (qubit 0 is the rightmost bit).")
-    left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(bloch_figure(bloch_vectors(answer.statevector)), key="bloch")
-    with right:
-        st.plotly_chart(basis_probability_figure(answer.basis_probabilities), key="basis")

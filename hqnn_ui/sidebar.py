@@ -10,6 +10,7 @@ import streamlit as st
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
 from hqnn_ui import state
+from hqnn_ui.session import remember_browser, session_job
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,15 @@ def _config_summary(cfg: RunConfig) -> None:
     )
 
 
-def _job_status() -> None:
-    """The session's training job: status, progress and ETA (polled while it runs)."""
-    job = _session_job()
+def _job_status(was_active: bool) -> None:
+    """The browser's training job: status, progress and ETA (polled while it runs)."""
+    job = session_job()
     if job is None:
         st.caption("No training job in this session.")
         return
     snap = job.snapshot()
+    if was_active and not snap.active:
+        st.rerun(scope="app")  # once: stop polling, and let the page show the end
     st.markdown(f"**Training** · {snap.status}")
     epochs = getattr(snap.quantum, "epochs", 0)
     label = f"epoch {snap.epoch}/{epochs}" if epochs else snap.message
@@ -75,13 +78,6 @@ def _job_status() -> None:
     st.progress(snap.fraction, text=label)
     if snap.error:
         st.caption(snap.error)
-
-
-def _session_job():
-    """The session's job, also after a reload (the job registry knows this session)."""
-    from hqnn_ui.session import session_job
-
-    return session_job()
 
 
 def _fill(slot, cfg: RunConfig) -> None:
@@ -99,12 +95,13 @@ def render():
         slot = st.empty()
         _fill(slot, state.current_config())
         st.divider()
-        job = _session_job()
+        job = session_job()
         active = job is not None and job.snapshot().active
-        st.fragment(_job_status, run_every=JOB_POLL_SECONDS if active else None)()
+        st.fragment(_job_status, run_every=JOB_POLL_SECONDS if active else None)(active)
         st.divider()
         st.toggle("Presentation mode", key=state.PRESENTATION_KEY, persist_state="session",
                   help="Larger type, the workflow as guided steps, the sidebar tucked away.")
+        remember_browser()
     return slot
 
 

@@ -1,4 +1,7 @@
-"""Session state of the studio: the current run configuration, the training job, the URL.
+"""Session state of the studio: the current run configuration, shared keys, the URL.
+
+The training job is not kept here: ``hqnn_ui.session`` finds it in the process-wide
+``JobRegistry`` (hqnn_core.studio.jobs), the one place that holds job state.
 
 Every page reads the configuration with ``current_config()`` and changes it only with
 ``set_config(cfg)``. The configuration travels in the URL as flat ``section.field``
@@ -7,8 +10,6 @@ query parameters holding only the fields that differ from the defaults.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 from typing import Any, Mapping
 from urllib.parse import urlencode
@@ -17,16 +18,15 @@ import streamlit as st
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.studio.url import config_to_query, is_config_key, query_to_config
 
 log = logging.getLogger(__name__)
 
 CONFIG_KEY = "hqnn_config"
-JOB_KEY = "hqnn_job"
 URL_LOADED_KEY = "hqnn_url_loaded"
 PRESENTATION_KEY = "presentation_mode"
 SELECTED_RUN_KEY = "selected_run"
-
-_SECTIONS = ("data", "circuit", "model", "train")
+LAST_DRAWING_KEY = "last_drawing"
 
 
 def current_config() -> RunConfig:
@@ -41,85 +41,20 @@ def set_config(cfg: RunConfig) -> None:
     st.session_state[CONFIG_KEY] = cfg
 
 
-def current_job() -> Any | None:
-    """The session's training job (a ``hqnn_core.studio.jobs.TrainingJob``), or None."""
-    return st.session_state.get(JOB_KEY)
-
-
-def set_job(job: Any | None) -> None:
-    """Remember (or forget, with None) the session's training job."""
-    st.session_state[JOB_KEY] = job
-
-
 def presentation_mode() -> bool:
     """Whether the studio is in presentation mode (big type, guided steps)."""
     return bool(st.session_state.get(PRESENTATION_KEY, False))
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return json.dumps(value)
-
-
-def _decode(key: str, raw: str, default: Any, is_tuple: bool) -> Any:
-    if is_tuple:
-        if raw in ("", "none", "null"):
-            return None
-        try:
-            return tuple(int(v) for v in raw.split(","))
-        except ValueError:
-            raise HqnnError(f"{key} must be whole numbers separated by commas") from None
-    if isinstance(default, str):
-        return raw
-    if raw in ("none", "null"):
-        return None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
-def config_to_query(cfg: RunConfig) -> dict[str, str]:
-    """The configuration as flat ``{"circuit.n_qubits": "6", ...}`` URL parameters.
-
-    Only fields that differ from ``RunConfig()`` are included, so the default is ``{}``.
-    """
-    default = RunConfig()
-    out: dict[str, str] = {}
-    for section in _SECTIONS:
-        ours, theirs = getattr(cfg, section), getattr(default, section)
-        for f in dataclasses.fields(ours):
-            value = getattr(ours, f.name)
-            if value != getattr(theirs, f.name):
-                out[f"{section}.{f.name}"] = _encode(value)
-    return out
 
 
 def config_from_query(params: Mapping[str, str]) -> RunConfig | None:
     """The configuration described by URL parameters, or None if they describe none.
 
     Parameters that are not ``section.field`` are ignored. A parameter that cannot be
-    read shows one warning sentence and the defaults are kept (returns None).
+    read shows one warning sentence and the defaults are kept (returns None). The codec
+    itself is ``hqnn_core.studio.url``.
     """
-    default = RunConfig()
-    sections: dict[str, dict[str, Any]] = {}
     try:
-        for key, raw in params.items():
-            section, _, name = key.partition(".")
-            if section not in _SECTIONS or not name:
-                continue
-            fields = {f.name: f for f in dataclasses.fields(getattr(default, section))}
-            if name not in fields:
-                raise HqnnError(f"the link names an unknown setting '{key}'")
-            is_tuple = "tuple" in str(fields[name].type)
-            value = _decode(key, str(raw), getattr(getattr(default, section), name), is_tuple)
-            sections.setdefault(section, {})[name] = value
-        if not sections:
-            return None
-        return RunConfig.from_dict(sections)
+        return query_to_config(params)
     except HqnnError as exc:
         log.info("ignoring configuration link: %s", exc)
         st.warning(f"The configuration in this link could not be used ({str(exc).rstrip('.')}); "
@@ -149,7 +84,7 @@ def sync_query_params(cfg: RunConfig) -> None:
     wanted = config_to_query(cfg)
     params = st.query_params
     for key in list(params.keys()):
-        if key.partition(".")[0] in _SECTIONS and key not in wanted:
+        if is_config_key(key) and key not in wanted:
             del params[key]
     for key, value in wanted.items():
         if params.get(key) != value:

@@ -14,48 +14,94 @@ import streamlit as st
 
 from hqnn_core.config import OPTIMIZERS, SCHEDULES, RunConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.learning.resources import check as check_resources
+from hqnn_core.learning.resources import gib
 from hqnn_core.studio.jobs import Evaluation, JobSnapshot, TrainingJob
 from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
+from hqnn_ui import forms, state
+from hqnn_ui.maps_view import learning_map_view
 
 POLL_SECONDS = 1.0
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
 GALLERY_COLUMNS = 8
 TILE_PIXELS = 64
 TWIN_KEY = "train_twin"
+SECTION = "train"
+TRAIN_FIELDS = ("epochs", "batch_size", "lr", "seed", "optimizer", "schedule")
+
+
+def _key(name: str) -> str:
+    return forms.widget_key(SECTION, name)
+
+
+def _seed(cfg: RunConfig) -> None:
+    """Put the configuration's hyperparameters into the widgets when it changed elsewhere."""
+    values = {name: getattr(cfg.train, name) for name in TRAIN_FIELDS}
+    values["augment"] = cfg.data.augment
+    forms.seed_widgets(SECTION, values)
+
+
+def _config_from_widgets(cfg: RunConfig) -> RunConfig:
+    """The configuration the widgets describe; ``HqnnError`` (one sentence) if impossible."""
+    train = {name: forms.value(SECTION, name) for name in TRAIN_FIELDS}
+    train.update(epochs=int(train["epochs"]), seed=int(train["seed"]), lr=float(train["lr"]),
+                 batch_size=int(train["batch_size"]))
+    return dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, **train),
+        data=dataclasses.replace(cfg.data, augment=bool(forms.value(SECTION, "augment"))))
 
 
 def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bool] | None:
-    """The hyperparameter form; on Start, the configuration to train and the twin choice.
+    """The hyperparameters, the estimate and Start; on Start, the configuration and twin choice.
 
-    Raises ``HqnnError`` (one sentence) if the values make an impossible configuration.
+    Every change applies at once (no form, so Enter only confirms a field). A value that
+    makes an impossible configuration, a configuration over the memory limit and a job
+    still running each disable Start with one sentence saying why.
     """
-    t = cfg.train
-    with st.form("hyperparameters", border=True):
+    _seed(cfg)
+    with st.container(border=True):
         c1, c2, c3, c4 = st.columns(4)
-        epochs = c1.number_input("Epochs", min_value=1, max_value=500, value=t.epochs)
-        batch_size = c2.selectbox("Batch size", sorted({*BATCH_SIZES, t.batch_size}),
-                                  index=sorted({*BATCH_SIZES, t.batch_size}).index(t.batch_size))
-        lr = c3.number_input("Learning rate", min_value=1e-5, max_value=10.0, value=float(t.lr),
-                             step=1e-3, format="%.4f")
-        seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=t.seed)
+        c1.number_input("Epochs", min_value=1, max_value=10_000, step=1, key=_key("epochs"))
+        sizes = sorted({*BATCH_SIZES, int(st.session_state[_key("batch_size")])})
+        c2.selectbox("Batch size", sizes, key=_key("batch_size"))
+        c3.number_input("Learning rate", step=1e-3, format="%.4f", key=_key("lr"),
+                        help="Adam and SGD take a positive rate up to 10.")
+        c4.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=_key("seed"))
         c5, c6, c7, c8 = st.columns(4)
-        optimizer = c5.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(t.optimizer))
-        schedule = c6.selectbox("Learning-rate schedule", SCHEDULES,
-                                index=SCHEDULES.index(t.schedule))
-        augment = c7.checkbox("Augment images", value=cfg.data.augment,
-                              help="Small random shifts, rotations and stroke widths.")
+        c5.selectbox("Optimizer", OPTIMIZERS, key=_key("optimizer"))
+        c6.selectbox("Learning-rate schedule", SCHEDULES, key=_key("schedule"))
+        c7.checkbox("Augment images", key=_key("augment"),
+                    help="Small random shifts, rotations and stroke widths.")
         twin = c8.checkbox("Classical twin alongside", key=TWIN_KEY,
                            help="The same network with the circuit replaced by a classical "
                                 "layer of the same width, trained after it for comparison.")
-        started = st.form_submit_button("Start training", type="primary",
-                                        icon=":material/play_arrow:", disabled=running)
-    if not started:
+        reason = None
+        try:
+            new_cfg = _config_from_widgets(cfg)
+            estimate = check_resources(new_cfg)
+        except HqnnError as exc:
+            new_cfg, reason = None, str(exc)
+        else:
+            state.set_config(new_cfg)
+            forms.remember_widgets(SECTION, {**{n: getattr(new_cfg.train, n)
+                                                for n in TRAIN_FIELDS},
+                                             "augment": new_cfg.data.augment})
+            st.caption(f"Estimated memory about **{gib(estimate.total_bytes)}** (limit "
+                       f"{gib(estimate.limit_bytes)}) · time roughly "
+                       f"**{_duration(estimate.train_seconds)}** on this machine"
+                       + (", plus the twin" if twin else "") + ".")
+        if reason:
+            st.error(reason)
+        elif running:
+            reason = ("A training job is running in this browser; stop it below before "
+                      "starting another.")
+            st.caption(reason)
+        started = st.button("Start training", type="primary", icon=":material/play_arrow:",
+                            disabled=reason is not None, key="train_start")
+    if not started or new_cfg is None:
         return None
-    train = dataclasses.replace(t, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-                                seed=int(seed), optimizer=optimizer, schedule=schedule)
-    data = dataclasses.replace(cfg.data, augment=bool(augment))
-    return dataclasses.replace(cfg, train=train, data=data), bool(twin)
+    return new_cfg, bool(twin)
 
 
 def live_panel(job: TrainingJob) -> None:
@@ -72,6 +118,7 @@ def _panel(job: TrainingJob, was_active: bool) -> None:
     _progress(snap)
     if snap.batches or snap.epochs:
         st.plotly_chart(learning_curves_figure(snap.histories()), key="learning_curves")
+    learning_map_view(snap)
 
 
 def _controls(job: TrainingJob, snap: JobSnapshot) -> None:
@@ -106,6 +153,9 @@ def _progress(snap: JobSnapshot) -> None:
 
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 

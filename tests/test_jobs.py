@@ -101,12 +101,13 @@ def test_failure_is_one_sentence(tmp_path: Path) -> None:
     assert snap.status == "failed" and snap.error and "\n" not in snap.error
 
 
-def test_registry_returns_the_running_job_per_session(tmp_path: Path) -> None:
+def test_registry_keeps_one_job_per_session_and_says_why_it_refuses(tmp_path: Path) -> None:
     registry = JobRegistry()
     cfg = tiny_config(epochs=500)
     first = registry.start("alice", cfg, tmp_path)
     try:
-        assert registry.start("alice", cfg, tmp_path) is first
+        with pytest.raises(HqnnError, match="already running in this browser; stop it"):
+            registry.start("alice", cfg, tmp_path)
         assert registry.get("alice") is first
         other = registry.start("bob", cfg, tmp_path)
         assert other is not first and registry.get("bob") is other

@@ -95,3 +95,16 @@ def test_class_probability_highlights_the_prediction() -> None:
     assert list(bar.y) == ["cat", "dog", "fox"]
     assert np.allclose(bar.x, [0.1, 0.7, 0.2])
     assert bar.marker.color[1] != bar.marker.color[0] == bar.marker.color[2]
+
+
+def test_bloch_figure_labels_its_axes_and_poles() -> None:
+    fig = viz.bloch_figure(np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),
+                           titles=["qubit 0 · purity 1.00", "qubit 1 · purity 1.00"])
+    axes = [t for t in fig.data if t.name == "axes"]
+    assert len(axes) == 2
+    labels = [s for s in axes[0].text if s]
+    assert labels == ["x", "y", "z  |0⟩", "|1⟩"]
+    pole = list(axes[0].text).index("|1⟩")
+    assert axes[0].z[pole] < -1  # |1> sits below the south pole
+    assert [a.text for a in fig.layout.annotations] == ["qubit 0 · purity 1.00",
+                                                        "qubit 1 · purity 1.00"]

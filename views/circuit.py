@@ -1,5 +1,6 @@
-"""Circuit: design the quantum circuit, see it drawn by Qiskit, count what is in it, see it
-transpiled for a fake IBM device, and export it as OpenQASM 3 or QPY."""
+"""Circuit: design the quantum circuit and the network around it, see it drawn by Qiskit
+(whole or step by step), count what is in it, check before training whether it can learn,
+see it transpiled for a fake IBM device, and export it as OpenQASM 3 or QPY."""
 
 import dataclasses
 
@@ -11,10 +12,11 @@ from hqnn_core.config import (ANSATZE, ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, MEA
                               ROTATIONS, CircuitConfig)
 from hqnn_core.errors import HqnnError
 from hqnn_ui import forms, state
+from hqnn_ui.circuit_view import MAX_DRAWN_GATES, drawing_view, model_choice
+from hqnn_ui.diagnostics_view import diagnostics_view
 
 SECTION = "circuit"
 DEVICE_KEY = "circuit_device"
-MAX_DRAWN_GATES = 800  # beyond this the drawing takes long and shows nothing readable
 
 
 @st.cache_data(max_entries=64, show_spinner="Building the circuit…")
@@ -22,12 +24,6 @@ def circuit_files(circuit_cfg: dict) -> dict:
     """Stats and exports of the circuit a config describes (cached per config)."""
     qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
     return {"stats": circuit_stats(qc), "qasm3": to_qasm3(qc), "qpy": to_qpy_bytes(qc)}
-
-
-@st.cache_data(max_entries=64, show_spinner="Drawing the circuit…")
-def circuit_png(circuit_cfg: dict) -> bytes:
-    """The circuit drawn by Qiskit's matplotlib drawer (cached per config)."""
-    return to_png(build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit)
 
 
 @st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
@@ -112,16 +108,13 @@ try:
 except HqnnError as exc:
     st.error(str(exc))
 else:
-    state.set_config(dataclasses.replace(cfg, circuit=circuit))
     forms.remember_widgets(SECTION, circuit.to_dict())
+    st.subheader("The network around the circuit")
+    state.set_config(model_choice(dataclasses.replace(cfg, circuit=circuit)))
     files = circuit_files(circuit.to_dict())
+    st.subheader("The circuit")
     show_stats(files["stats"])
-    if files["stats"]["gates"] > MAX_DRAWN_GATES:
-        st.info(f"This circuit has {files['stats']['gates']} gates, too many to draw readably; "
-                "download it as OpenQASM 3 or QPY below.")
-    else:
-        st.image(circuit_png(circuit.to_dict()), caption="The circuit (Qiskit's matplotlib "
-                 "drawer; inputs x or α, trainable weights θ)")
+    drawing_view(circuit, files["stats"]["gates"])
     downloads = st.columns(2)
     downloads[0].download_button("Download OpenQASM 3", files["qasm3"], "circuit.qasm",
                                  mime="text/plain", icon=":material/download:",
@@ -129,5 +122,6 @@ else:
     downloads[1].download_button("Download QPY", files["qpy"], "circuit.qpy",
                                  mime="application/octet-stream", icon=":material/download:",
                                  on_click="ignore")
+    diagnostics_view(circuit)
     st.subheader("On a fake IBM device")
     show_device(circuit.to_dict(), circuit.n_qubits)

@@ -7,7 +7,8 @@ from hqnn_core.errors import HqnnError
 from hqnn_core.data.images import read_image
 from hqnn_core.learning.inference import classify_image
 from hqnn_ui.canvas import drawing_input
-from hqnn_ui.classify_view import answer_view, load_model, model_picker, quantum_state_view
+from hqnn_ui.classify_view import answer_view, load_model, model_picker
+from hqnn_ui.steps_view import step_through_view
 
 st.title("Classify")
 path = model_picker()
@@ -40,4 +41,8 @@ with answer_column:
             st.session_state["last_drawing"] = answer.model_input
         answer_view(answer)
 if answer is not None and not answer.blank:
-    quantum_state_view(answer)
+    if answer.statevector is None:
+        st.subheader("The quantum state for this input")
+        st.info("This is a classical model: it has no quantum state to show.")
+    else:
+        step_through_view(path, answer.model_input)

@@ -1,14 +1,18 @@
-"""Data: choose the dataset, classes and sizes; see samples, class balance, and what the
-chosen encoding will see of an image."""
+"""Data: choose the dataset, where it lives, classes and sizes; see the real split sizes,
+samples, class balance, and what the circuit receives of an image through the model's front."""
 
 import dataclasses
 
 import streamlit as st
 
-from hqnn_core.config import DATASETS, CircuitConfig, DataConfig
-from hqnn_core.data.registry import DatasetSplit, class_counts, dataset_info, load_dataset
+from pathlib import Path
+
+from hqnn_core.config import DATASETS, DataConfig, RunConfig
+from hqnn_core.data.registry import (DatasetSplit, class_counts, dataset_info, load_dataset,
+                                     local_roots)
+from hqnn_core.data.sources import resolve_root
+from hqnn_core.diagnostics.encoding import front_view
 from hqnn_core.errors import HqnnError
-from hqnn_core.learning.fronts import encoding_view
 from hqnn_core.viz.figures import class_balance_figure, encoding_view_figure, sample_gallery_figure
 from hqnn_ui import forms, state
 from hqnn_ui.sidebar import dataset_title
@@ -27,9 +31,29 @@ def widget_values(data: DataConfig, n_classes: int) -> dict:
 
 
 def select_all_classes() -> None:
-    """A newly chosen dataset starts with all of its classes."""
+    """A newly chosen dataset starts with all of its classes, in its default folder."""
     name = forms.value(SECTION, "name")
     st.session_state[CLASSES_KEY] = list(range(dataset_info(name)["n_classes"]))
+    st.session_state[ROOT_KEY] = ""
+
+
+def use_root(path: str) -> None:
+    """Button callback: read the dataset from ``path``."""
+    st.session_state[ROOT_KEY] = path
+
+
+def torchvision_root(name: str) -> str | None:
+    """The folder a torchvision-layout dataset is read from (typed, or found offline)."""
+    typed = st.text_input("Data folder (torchvision layout)", key=ROOT_KEY,
+                          placeholder=f"{resolve_root(None)} (the default)",
+                          help="A folder holding e.g. MNIST/raw/train-images-idx3-ubyte; "
+                               "empty = the default data folder (HQNN_DATA_DIR).")
+    root = str(Path(typed).expanduser().resolve()) if typed.strip() else None
+    found = [p for p in local_roots(name) if p != str(resolve_root(root))]
+    for path in found[:4]:
+        st.button(f"Use the copy in {path}", key=f"data_root_{path}", on_click=use_root,
+                  args=(path,), icon=":material/folder_open:")
+    return root
 
 
 def folder_source() -> str | None:
@@ -44,7 +68,7 @@ def folder_source() -> str | None:
                          key=ROOT_KEY) or None
 
 
-def show_dataset(data: DataConfig, info: dict, circuit: CircuitConfig) -> None:
+def show_dataset(data: DataConfig, info: dict, cfg: RunConfig) -> None:
     """Counts, a gallery per class, the class balance and the encoding's view."""
     if not info["available"]:
         if info["name"] == "folder":
@@ -72,24 +96,26 @@ def show_dataset(data: DataConfig, info: dict, circuit: CircuitConfig) -> None:
     st.subheader("Class balance")
     counts = {part: list(n.values()) for part, n in class_counts(split).items()}
     st.plotly_chart(class_balance_figure(split.class_names, counts), key="balance")
-    show_encoding_view(split, circuit)
+    show_encoding_view(split, cfg)
 
 
-def show_encoding_view(split: DatasetSplit, circuit: CircuitConfig) -> None:
-    """The first training image of each class as the encoding will see it."""
+def show_encoding_view(split: DatasetSplit, cfg: RunConfig) -> None:
+    """The first training image of each class as the circuit receives it through the front."""
     st.subheader("What the encoding sees")
-    st.caption(f"{circuit.encoding} encoding on {circuit.n_qubits} qubits takes "
-               f"{circuit.n_features} numbers per image: this is how much of the picture they "
-               "can carry. Change the encoding on the Circuit page.")
+    circuit = cfg.circuit
     firsts = [int((split.y_train == k).nonzero()[0, 0])
               for k in range(split.n_classes) if bool((split.y_train == k).any())][:6]
     try:
-        views = encoding_view(split.x_train[firsts], circuit)
+        view = front_view(cfg, split.x_train[firsts], split.x_train)
     except HqnnError as exc:
         st.warning(str(exc))
         return
+    st.caption(f"{circuit.encoding} encoding on {circuit.n_qubits} qubits takes "
+               f"{circuit.n_features} numbers per image, from the {cfg.model.kind} model's "
+               f"front. {view.description} Change the encoding and the front on the Circuit "
+               "page.")
     titles = [split.class_names[int(split.y_train[i])] for i in firsts]
-    st.plotly_chart(encoding_view_figure(views, titles), key="encoding_view")
+    st.plotly_chart(encoding_view_figure(view.views, titles), key="encoding_view")
 
 
 cfg = state.current_config()
@@ -102,7 +128,7 @@ with left:
     name = st.selectbox("Dataset", DATASETS, format_func=dataset_title,
                         on_change=select_all_classes, key=forms.widget_key(SECTION, "name"))
     root = folder_source() if name == "folder" else (
-        cfg.data.root if name == cfg.data.name else None)
+        torchvision_root(name) if name != "digits" else None)
     info = dataset_info(name, root)
     st.caption(info["description"])
     n_classes = info["n_classes"]
@@ -133,6 +159,7 @@ with right:
     except HqnnError as exc:
         st.warning(str(exc))
     else:
-        state.set_config(dataclasses.replace(cfg, data=data))
+        cfg = dataclasses.replace(cfg, data=data)
+        state.set_config(cfg)
         forms.remember_widgets(SECTION, widget_values(data, n_classes))
-        show_dataset(data, info, cfg.circuit)
+        show_dataset(data, info, cfg)

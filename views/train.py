@@ -19,8 +19,8 @@ try:
     started = hyperparameter_form(cfg, running=running)
     if started is not None:
         new_cfg, twin = started
-        state.set_config(new_cfg)
-        job = start_job(new_cfg, twin=twin)
+        start_job(new_cfg, twin=twin)
+        st.rerun()  # the sidebar and the live panel both see the new job
 except HqnnError as exc:
     st.error(str(exc))
 

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 
-from hqnn_core.backends.mitigation import ReadoutCalibration, calibrate
+from hqnn_core.backends.executor import SampledExecutor
 from hqnn_core.backends.program import CircuitSpec, PreparedCircuit, prepare
-from hqnn_core.backends.readout import MAX_DENSE_QUBITS, Readout, SparseCounts
+from hqnn_core.backends.readout import MAX_DENSE_QUBITS, SparseCounts
 from hqnn_core.errors import BackendError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def device_noise_model(device: Any, qubits: tuple[int, ...]) -> Any:
     return _noise_model(device, tuple(sorted(qubits)))
 
 
-class AerExecutor:
+class AerExecutor(SampledExecutor):
     """Runs ``(M, G)`` gate angles on Aer and returns ``(M, K)`` layer outputs."""
 
     def __init__(self, spec: CircuitSpec, *, shots: int | None = None, noise: str | Any = None,
@@ -91,9 +91,8 @@ class AerExecutor:
             )
         if mitigate and shots is None:
             raise ConfigError("Readout mitigation needs sampled results; pass shots=... as well.")
-        self.spec = spec
+        super().__init__(spec, mitigate=mitigate)
         self.shots = shots
-        self.readout = Readout(spec.measurement, list(spec.observables), spec.n_qubits)
         self._rng = np.random.default_rng(seed)
         self.device: Any = None
         options = SMALL_CIRCUIT_OPTIONS if spec.n_qubits <= SMALL_CIRCUIT_QUBITS else {}
@@ -111,8 +110,11 @@ class AerExecutor:
             self.simulator = AerSimulator(method="statevector", **options)
         self._exact = self._exact_circuit(probs=spec.measurement == "probs")
         self._probs = self._exact_circuit(probs=True)
-        self.mitigate = mitigate
-        self.calibration: ReadoutCalibration | None = None
+
+    @property
+    def target(self) -> Any | None:
+        """The noisy fake device circuits are transpiled for (None when noiseless)."""
+        return self.device
 
     @property
     def name(self) -> str:
@@ -157,35 +159,17 @@ class AerExecutor:
         tables = [result.get_counts(i) for i in range(angles.shape[0])]
         return SparseCounts.from_count_dicts(tables, self.spec.n_qubits)
 
-    def sample_circuits(self, circuits: list[QuantumCircuit]) -> np.ndarray:
-        """Dense probabilities ``(len, 2**n)`` of measured logical circuits on this simulator."""
-        from qiskit.transpiler import generate_preset_pass_manager
-
-        layout = list(self.prepared.physical)
-        if self.device is not None:
-            manager = generate_preset_pass_manager(backend=self.device, optimization_level=0,
-                                                   initial_layout=layout)
-            circuits = manager.run(circuits)
+    def _run_measured(self, circuits: list[QuantumCircuit]) -> SparseCounts:
         result = self.simulator.run(circuits, shots=self.shots or 4096,
                                     seed_simulator=self._next_seed()).result()
         tables = [result.get_counts(i) for i in range(len(circuits))]
-        return SparseCounts.from_count_dicts(tables, self.spec.n_qubits).dense()
-
-    def calibrate(self) -> ReadoutCalibration:
-        """Measure (once) and return this device's per-qubit readout calibration."""
-        if self.calibration is None:
-            self.calibration = calibrate(self.sample_circuits, self.spec.n_qubits)
-        return self.calibration
+        return SparseCounts.from_count_dicts(tables, self.spec.n_qubits)
 
     def __call__(self, angles: np.ndarray) -> np.ndarray:
-        """Outputs ``(M, K)`` for gate angles ``(M, G)``."""
+        """Outputs ``(M, K)`` for gate angles ``(M, G)``: exact without shots, else sampled."""
         if self.shots is None:
             return self._exact_outputs(angles)
-        counts = self.counts(angles)
-        if self.mitigate:
-            probs = self.calibrate().apply(counts.dense(), clip=self.spec.measurement == "probs")
-            return self.readout.from_probs(probs)
-        return self.readout.from_counts(counts)
+        return super().__call__(angles)
 
     def _exact_outputs(self, angles: np.ndarray) -> np.ndarray:
         result = self._run(self._exact, angles)

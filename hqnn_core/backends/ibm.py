@@ -3,8 +3,10 @@
 ``qiskit_ibm_runtime.SamplerV2``/``EstimatorV2`` are deprecated since 0.50; this module uses
 ``qiskit_ibm_runtime.executor_sampler.Sampler`` inside a ``Batch``: the layer's circuit is
 transpiled once into an ISA circuit for the device (preset pass manager), measured, and one
-job samples every parameter set of a batch. Readout mitigation (``mitigation.py``) runs its
-calibration circuits in the same Batch. A fake backend name (``"FakeManilaV2"``) selects
+job samples every parameter set of a batch. One Batch is opened on the executor's first job
+and kept for all later ones (forward passes, parameter-shift copies, and the readout
+calibration circuits of ``mitigation.py``); a Batch that has expired is replaced once, and
+``close()`` ends it. A fake backend name (``"FakeManilaV2"``) selects
 runtime's local testing mode, the same code path offline.
 
 The token comes from, in order: an explicit argument (e.g. a UI password field, used for
@@ -17,14 +19,15 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from typing import Any, Callable
 
 import numpy as np
 from qiskit import QuantumCircuit
 
-from hqnn_core.backends.mitigation import ReadoutCalibration, calibrate
+from hqnn_core.backends.executor import SampledExecutor
 from hqnn_core.backends.program import CircuitSpec, PreparedCircuit, prepare
-from hqnn_core.backends.readout import Readout, SparseCounts, bitarray_samples
+from hqnn_core.backends.readout import SparseCounts, bitarray_samples
 from hqnn_core.errors import BackendError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -153,29 +156,39 @@ def is_local(backend: Any) -> bool:
     return isinstance(backend, (FakeBackendV2, AerSimulator))
 
 
+def _close_quietly(batch: Any) -> None:
+    try:
+        batch.close()
+    except Exception:  # closing is best effort; an expired Batch is already closed
+        logger.debug("Could not close an IBM Batch", exc_info=False)
+
+
 def _status_name(status: Any) -> str:
     return str(getattr(status, "name", status)).upper()
 
 
-class IBMExecutor:
+class IBMExecutor(SampledExecutor):
     """Runs ``(M, G)`` gate angles on an IBM device (or a fake one locally) -> ``(M, K)``."""
 
     def __init__(self, spec: CircuitSpec, backend: Any, *, shots: int | None = None,
                  seed: int | None = None, mitigate: bool = False,
                  status_callback: StatusCallback | None = None, poll_seconds: float = 2.0) -> None:
-        self.spec = spec
+        super().__init__(spec, mitigate=mitigate)
         self.backend = backend
         self.shots = DEFAULT_SHOTS if shots is None else int(shots)
         self.seed = seed
-        self.mitigate = mitigate
         self.status_callback = status_callback
         self.poll_seconds = poll_seconds
-        self.readout = Readout(spec.measurement, list(spec.observables), spec.n_qubits)
         self.prepared: PreparedCircuit = prepare(spec, backend, seed=seed or 0)
-        self.calibration: ReadoutCalibration | None = None
         self.jobs: list[dict[str, Any]] = []
         self._calls = 0
+        self._batch: Any = None
         self.local = is_local(backend)
+
+    @property
+    def target(self) -> Any:
+        """The device every circuit is transpiled for."""
+        return self.backend
 
     @property
     def name(self) -> str:
@@ -230,13 +243,36 @@ class IBMExecutor:
             self._report(info)
         return result
 
-    def _sample(self, pubs: list[tuple]) -> list[np.ndarray]:
-        """Run sampler pubs in one Batch; integer samples ``(M, shots)`` per pub."""
+    def close(self) -> None:
+        """End this executor's Batch (a later job opens a new one)."""
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            _close_quietly(batch)
+
+    def _open_batch(self) -> Any:
         from qiskit_ibm_runtime import Batch
 
+        if self._batch is None:
+            self._batch = Batch(backend=self.backend)
+            weakref.finalize(self, _close_quietly, self._batch)
+        return self._batch
+
+    def _submit(self, pubs: list[tuple]) -> Any:
+        """Submit pubs in this executor's Batch, replacing it once if it has expired."""
+        fresh = self._batch is None
         try:
-            with Batch(backend=self.backend) as batch:
-                result = self._wait(self._sampler(batch).run(pubs))
+            return self._sampler(self._open_batch()).run(pubs)
+        except Exception:
+            if fresh:
+                raise
+            logger.info("The IBM Batch is no longer usable; opening a new one")
+            self.close()
+            return self._sampler(self._open_batch()).run(pubs)
+
+    def _sample(self, pubs: list[tuple]) -> list[np.ndarray]:
+        """Run sampler pubs in this executor's Batch; integer samples ``(M, shots)`` per pub."""
+        try:
+            result = self._wait(self._submit(pubs))
         except BackendError:
             raise
         except Exception as exc:
@@ -258,27 +294,6 @@ class IBMExecutor:
         (samples,) = self._sample([(circuit, values)])
         return SparseCounts.from_samples(samples, self.spec.n_qubits)
 
-    def sample_circuits(self, circuits: list[QuantumCircuit]) -> np.ndarray:
-        """Dense probabilities ``(len, 2**n)`` of measured circuits on the model's qubits."""
-        from qiskit.transpiler import generate_preset_pass_manager
-
-        manager = generate_preset_pass_manager(backend=self.backend, optimization_level=0,
-                                               initial_layout=list(self.prepared.physical))
-        isa = manager.run(circuits)
-        samples = self._sample([(c,) for c in isa])
-        return np.concatenate([SparseCounts.from_samples(s, self.spec.n_qubits).dense()
-                               for s in samples])
-
-    def calibrate(self) -> ReadoutCalibration:
-        """Measure (once) and return this device's per-qubit readout calibration."""
-        if self.calibration is None:
-            self.calibration = calibrate(self.sample_circuits, self.spec.n_qubits)
-        return self.calibration
-
-    def __call__(self, angles: np.ndarray) -> np.ndarray:
-        """Outputs ``(M, K)`` for gate angles ``(M, G)``."""
-        counts = self.counts(angles)
-        if self.mitigate:
-            probs = self.calibrate().apply(counts.dense(), clip=self.spec.measurement == "probs")
-            return self.readout.from_probs(probs)
-        return self.readout.from_counts(counts)
+    def _run_measured(self, circuits: list[QuantumCircuit]) -> SparseCounts:
+        samples = self._sample([(c,) for c in circuits])
+        return SparseCounts.from_samples(np.concatenate(samples), self.spec.n_qubits)

@@ -8,13 +8,21 @@ from typing import Any
 
 import numpy as np
 from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit.circuit import Gate
+from qiskit.circuit.library import (PhaseGate, RXGate, RXXGate, RYGate, RYYGate, RZGate,
+                                    RZXGate, RZZGate)
 from qiskit.quantum_info import SparsePauliOp
 
 from hqnn_core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_GATES = frozenset({"rx", "ry", "rz", "p", "rzz", "rxx", "ryy"})
+# The one list of gates the parameter-shift rule handles exactly: each is exp(-i φ P / 2)
+# (up to a global phase for p) with a Pauli generator P, so shifts of ±π/2 give the gradient.
+SHIFT_RULE_GATES: dict[str, type[Gate]] = {
+    "rx": RXGate, "ry": RYGate, "rz": RZGate, "p": PhaseGate,
+    "rzz": RZZGate, "rxx": RXXGate, "ryy": RYYGate, "rzx": RZXGate,
+}
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,10 @@ class CircuitSpec:
             params = [p for p in inst.operation.params if hasattr(p, "parameters") and p.parameters]
             if not params:
                 continue
-            if inst.operation.name not in ALLOWED_GATES:
+            if inst.operation.name not in SHIFT_RULE_GATES:
                 raise ConfigError(
                     f"Gate {inst.operation.name!r} is parameterized but parameter shift supports "
-                    f"only {', '.join(sorted(ALLOWED_GATES))}."
+                    f"only {', '.join(sorted(SHIFT_RULE_GATES))}."
                 )
             for expr in params:
                 if len(expr.parameters) != 1 or expr != next(iter(expr.parameters)):

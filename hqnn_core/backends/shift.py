@@ -1,7 +1,7 @@
 """Parameter-shift gradients as a ``torch.autograd.Function``.
 
 Every parameterized gate of a layer's ``gate_angle_circuit`` is ``exp(-i φ P / 2)`` with a
-Pauli generator ``P`` (rx, ry, rz, p, rzz, rxx, ryy), so the two-term rule is exact:
+Pauli generator ``P`` (``program.SHIFT_RULE_GATES``), so the two-term rule is exact:
 ``d f / d φ_g = (f(φ + π/2 e_g) - f(φ - π/2 e_g)) / 2``.
 
 When a gradient is needed, the forward pass sends the unshifted angles and all ``2G``

@@ -26,6 +26,8 @@ from hqnn_core.data.handwriting import digits_recipe, ink_map, mnist_recipe
 __all__ = ["read_image", "prepare_image", "default_style", "STYLES"]
 
 STYLES = ("mnist", "digits", "plain")
+# The one place that says which style a dataset's images were made in (others: "plain").
+DATASET_STYLES = {"digits": "digits", "mnist": "mnist"}
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # well under Pillow's own decompression-bomb limit
 MAX_WORK_SIDE = 1024  # larger images are block-averaged down before any float work
@@ -69,7 +71,7 @@ def read_image(data: bytes) -> Image.Image:
 
 def default_style(dataset_name: str) -> str:
     """The ``prepare_image`` style that matches how a dataset's images were made."""
-    return {"digits": "digits", "mnist": "mnist"}.get(dataset_name, "plain")
+    return DATASET_STYLES.get(dataset_name, "plain")
 
 
 def prepare_image(img: ImageLike, *, image_shape: tuple[int, int, int] = (1, 28, 28),

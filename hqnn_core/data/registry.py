@@ -21,7 +21,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -44,7 +44,8 @@ from hqnn_core.data.sources import (
     resolve_root,
 )
 
-__all__ = ["DatasetSplit", "load_dataset", "dataset_info", "class_counts", "augment_batch"]
+__all__ = ["DatasetSplit", "load_dataset", "dataset_info", "class_counts", "augment_batch",
+           "local_roots"]
 
 log = logging.getLogger(__name__)
 
@@ -218,14 +219,17 @@ _INFO: dict[str, dict[str, Any]] = {
                               "offline."},
     "mnist": {"title": "MNIST", "image_shape": (1, 28, 28), "class_names": MNIST_CLASSES,
               "needs_download": True, "folder": "MNIST/raw",
-              "description": "Handwritten digits, 60,000 train / 10,000 test (torchvision)."},
+              "description": "Handwritten digits (torchvision layout; the full set has 60,000 "
+                             "train / 10,000 test)."},
     "fashion_mnist": {"title": "Fashion-MNIST", "image_shape": (1, 28, 28),
                       "class_names": FASHION_CLASSES, "needs_download": True,
                       "folder": "FashionMNIST/raw",
-                      "description": "Clothing images, 60,000 train / 10,000 test (torchvision)."},
+                      "description": "Clothing images (torchvision layout; the full set has "
+                                     "60,000 train / 10,000 test)."},
     "cifar10": {"title": "CIFAR-10", "image_shape": (3, 32, 32), "class_names": CIFAR10_CLASSES,
                 "needs_download": True, "folder": CIFAR10_FOLDER,
-                "description": "Colour photos of 10 objects, 50,000 train / 10,000 test."},
+                "description": "Colour photos of 10 objects (the full set has 50,000 train / "
+                               "10,000 test)."},
     "folder": {"title": "Your own images", "image_shape": (1, DEFAULT_FOLDER_SIZE,
                                                            DEFAULT_FOLDER_SIZE),
                "class_names": (), "needs_download": False,
@@ -267,8 +271,34 @@ def dataset_info(name: str, root: str | None = None) -> dict[str, Any]:
         if info["available"] and name != "cifar10":
             info.update(n_train=_idx_count(path / folder / "train-labels-idx1-ubyte"),
                         n_test=_idx_count(path / folder / "t10k-labels-idx1-ubyte"))
+        if info.get("n_train") is not None and info.get("n_test") is not None:
+            info["description"] = (f"{info['title']} in {path}: {info['n_train']:,} training "
+                                   f"and {info['n_test']:,} test images.")
     info["n_classes"] = len(info["class_names"])
     return info
+
+
+def local_roots(name: str, search: Sequence[str | Path] = ("data", "../shared/data")
+                ) -> list[str]:
+    """Folders on this machine that hold dataset ``name`` offline (torchvision layout).
+
+    Looks at the default data folder (``HQNN_DATA_DIR`` or ``~/.cache/hqnn``) and the
+    sub-folders of each ``search`` folder (relative to the working directory); absolute paths.
+    """
+    folder = _INFO.get(name, {}).get("folder")
+    if folder is None:
+        return []
+    candidates = [resolve_root(None)]
+    for base in search:
+        base = Path(base).expanduser()
+        if base.is_dir():
+            candidates += [base, *sorted(p for p in base.iterdir() if p.is_dir())]
+    found: list[str] = []
+    for path in candidates:
+        path = path.resolve()
+        if str(path) not in found and _torchvision_present(name, path / folder):
+            found.append(str(path))
+    return found
 
 
 def _torchvision_present(name: str, folder: Path) -> bool:

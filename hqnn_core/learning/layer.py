@@ -15,20 +15,21 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
-from qiskit.circuit.library import (PhaseGate, RXGate, RXXGate, RYGate, RYYGate, RZGate,
-                                    RZXGate, RZZGate)
 from qiskit.quantum_info import SparsePauliOp
 
 from hqnn_core.circuits.build import build_circuit
 from hqnn_core.circuits.encodings import amplitude_tree_angles
 from hqnn_core.config import CircuitConfig
+from hqnn_core.backends.program import SHIFT_RULE_GATES
 from hqnn_core.errors import ConfigError, ResourceError, ShapeError
-from hqnn_core.simulator import gates
+from hqnn_core.learning.resources import check_circuit
 from hqnn_core.simulator.compile import compile_circuit, flatten
 from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
 from hqnn_core.simulator.fused import FusedPath, fused_plan
+from hqnn_core.simulator.fused_op import fused_outputs
 from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
+from hqnn_core.simulator.threads import scoped, threads_for
 
 BACKENDS = ("exact", "aer", "ibm")
 # Circuit weights start uniform in (-r, r): "uniform" the whole circle, "small" near 0 (so the
@@ -36,8 +37,6 @@ BACKENDS = ("exact", "aer", "ibm")
 INIT_RANGES = {"uniform": math.pi, "small": 0.1 * math.pi}
 SCALED_ENCODINGS = ("angle", "dense_angle", "iqp")  # encodings whose inputs are angles
 DEFAULT_MAX_STATE_BYTES = 8 * 2**30
-_SHIFT_GATES = {"rx": RXGate, "ry": RYGate, "rz": RZGate, "p": PhaseGate, "rzz": RZZGate,
-                "rxx": RXXGate, "ryy": RYYGate, "rzx": RZXGate}
 
 
 class QuantumLayer(torch.nn.Module):
@@ -65,6 +64,7 @@ class QuantumLayer(torch.nn.Module):
             raise ConfigError("QuantumLayer takes a CircuitConfig, e.g. "
                               "QuantumLayer(CircuitConfig(n_qubits=4)); for a circuit of your "
                               "own use QuantumLayer.from_circuit(circuit, inputs, weights).")
+        check_circuit(config)  # before anything is allocated
         self.config: CircuitConfig | None = config
         built = build_circuit(config)
         observables = None if config.measurement == "probs" else built.observables
@@ -141,7 +141,8 @@ class QuantumLayer(torch.nn.Module):
             self.register_buffer("readout_matrix", torch.tensor(readout), persistent=False)
         plan = fused_plan(compiled, self._n_forward)
         self._fused = None if plan is None else FusedPath(
-            compiled, plan, readout, readout_is_index=observables is None)
+            compiled, plan, readout, readout_is_index=observables is None,
+            reference=self._engine)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         init = self.config.init if self.config is not None else "uniform"
         draw = torch.rand(len(weights), generator=generator, dtype=torch.float64) * 2 - 1
@@ -226,8 +227,14 @@ class QuantumLayer(torch.nn.Module):
 
     def _exact(self, inputs: torch.Tensor) -> torch.Tensor:
         if self._fused is not None and self.use_fused and self._fused.applies_to(inputs):
-            return self._fused.outputs(inputs, self.weights)
-        state = self.program(inputs, self.weights, self._n_forward)
+            return fused_outputs(self._fused, inputs, self.weights)
+        if inputs.device.type == "cpu":  # hqnn's thread count for the engine, and its backward
+            count = threads_for(self.n_qubits, inputs.shape[0])
+            return scoped(count, self._engine, inputs, self.weights)
+        return self._engine(inputs, self.weights)
+
+    def _engine(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        state = self.program(inputs, weights, self._n_forward)
         probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)
         if self.measurement == "probs":
             return permute_columns(probs, self.readout_index, self.readout_inverse)
@@ -270,7 +277,7 @@ class QuantumLayer(torch.nn.Module):
         return angles.expand(values.shape[0], -1) if angles.dim() == 1 else angles
 
     def _build_gate_angles(self) -> None:
-        ops = flatten(self.circuit, keep_amplitude=False, allowed=gates.SHIFT_RULE_GATES)
+        ops = flatten(self.circuit, keep_amplitude=False, allowed=set(SHIFT_RULE_GATES))
         expressions = [p for op in ops if op.matrix is None for p in op.params]
         phi = ParameterVector("φ", len(expressions))
         qc = QuantumCircuit(self.n_qubits, name=self.circuit.name)
@@ -279,7 +286,7 @@ class QuantumLayer(torch.nn.Module):
             if op.matrix is not None:
                 qc.append(op.operation, op.qubits)
                 continue
-            qc.append(_SHIFT_GATES[op.name](phi[g]), op.qubits)
+            qc.append(SHIFT_RULE_GATES[op.name](phi[g]), op.qubits)
             g += 1
         parsed = parse_angles(expressions, self.input_parameters, self.weight_parameters)
         block = AngleBlock(parsed, range(len(expressions)))

@@ -31,11 +31,11 @@ import torch
 from torch import Tensor, nn
 
 from hqnn_core.config import CircuitConfig, RunConfig
+from hqnn_core.data.images import default_style
 from hqnn_core.errors import ConfigError, ShapeError
 from hqnn_core.learning.fronts import fixed_front, to_angles
 
 QUANTUM_Z_SCALE = 5.0
-STYLES = {"mnist": "mnist", "fashion_mnist": "plain", "digits": "digits"}
 
 
 class SeededDropout(nn.Module):
@@ -249,9 +249,8 @@ def build_model(cfg: RunConfig, *, n_classes: int, image_shape: tuple[int, ...],
     else:
         core = _quantum_layer(cfg)
         head = nn.Linear(int(core.n_outputs), n_classes)
-    style = STYLES.get(cfg.data.name, "plain")
     return Classifier(front, core, head, kind=m.kind, image_shape=image_shape,
-                      n_classes=n_classes, preprocess_style=style)
+                      n_classes=n_classes, preprocess_style=default_style(cfg.data.name))
 
 
 def twin_config(cfg: RunConfig) -> RunConfig:

@@ -118,6 +118,20 @@ class RunStore:
         with closing(self._rebuild_connection()) as conn:
             return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
 
+    def _sync(self, conn: sqlite3.Connection) -> None:
+        """Bring the index up to the folders: unfinished runs re-read, vanished ones dropped,
+        and folders the store did not create (``hqnn train --out runs/x``, copies) added."""
+        known = dict(conn.execute("SELECT id, status FROM runs").fetchall())
+        for run_id, status in known.items():
+            if not (self.root / run_id / CONFIG_FILE).is_file():
+                conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            elif status not in TERMINAL:
+                self._upsert(conn, self.root / run_id)
+        for run_dir in sorted(self.root.iterdir()):
+            if run_dir.name not in known and (run_dir / CONFIG_FILE).is_file():
+                self._upsert(conn, run_dir)
+        conn.commit()
+
     def _upsert(self, conn: sqlite3.Connection, run_dir: Path,
                 created: float | None = None) -> None:
         try:
@@ -158,14 +172,7 @@ class RunStore:
              status: str | None = None) -> list[RunInfo]:
         """Runs, newest first, optionally filtered; unfinished runs are re-read from disk."""
         with closing(self._connect()) as conn:
-            for (run_id,) in conn.execute(
-                    f"SELECT id FROM runs WHERE status NOT IN ({', '.join('?' * len(TERMINAL))})",
-                    TERMINAL).fetchall():
-                if (self.root / run_id / CONFIG_FILE).is_file():
-                    self._upsert(conn, self.root / run_id)
-                else:
-                    conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-            conn.commit()
+            self._sync(conn)
             where, args = [], []
             for column, value in (("dataset", dataset), ("kind", kind), ("status", status)):
                 if value is not None:

@@ -26,8 +26,10 @@ from hqnn_core.learning.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS
                                   save_checkpoint, save_weights)
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import DataError, RunError
+from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.model import Classifier, build_model, count_parameters, init_parameters
 from hqnn_core.learning.recipe import BestWeights, best_epoch, lr_at, param_groups, should_stop
+from hqnn_core.simulator.threads import thread_scope, threads_for
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,11 @@ __all__ = ["TrainEvent", "FitResult", "fit", "evaluate", "test_report", "lr_at"]
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end."""
+    """One progress report; ``kind`` is start | batch | epoch | checkpoint | status | end.
+
+    The "start" event's ``extra["model"]`` is the model being trained (for callbacks that
+    look at it between epochs, e.g. ``hqnn_core.diagnostics.embedding.EmbeddingTracker``).
+    """
 
     kind: str
     epoch: int
@@ -123,6 +129,12 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool) -> None:
     atomic_write_json(cfg_path, cfg.to_dict())
 
 
+def model_threads(model: Classifier, batch: int) -> int:
+    """The thread count for a step of ``model`` on ``batch`` samples (see ``threads_for``)."""
+    layer = model.quantum_layer
+    return threads_for(layer.n_qubits if layer is not None else 0, batch)
+
+
 def _route_job_status(model: torch.nn.Module, emit: Callable[..., None]) -> None:
     """IBM job status and queue position reach the callbacks as "status" events."""
     layer = getattr(model, "quantum_layer", None)
@@ -149,6 +161,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     checkpoint and returns with status "stopped". ``resume=True`` continues from
     ``run_dir``'s checkpoint exactly as if never interrupted.
     """
+    check_resources(cfg)  # one sentence naming the limit, before data or layer are allocated
     callbacks = list(callbacks)
     run_dir = Path(run_dir) if run_dir is not None else None
     t = cfg.train
@@ -209,9 +222,10 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
         atomic_write_json(run_dir / METRICS_FILE, base_metrics(status))
         emit("checkpoint", message=str(run_dir / CHECKPOINT_FILE))
 
+    threads = model_threads(model, t.batch_size)
     progress.update(epoch=ckpt.epoch, step=ckpt.step, seconds=ckpt.train_seconds)
     emit("start", message=f"{n_train} training images, {total_steps} steps",
-         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step})
+         extra={"parameters": count_parameters(model), "resumed_at": ckpt.step, "model": model})
     status = "completed"
     started = time.perf_counter() - ckpt.train_seconds
     stopped_early = should_stop(cfg, history["epoch"])
@@ -236,12 +250,13 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
             lr = lr_at(cfg, ckpt.step, epoch, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            optimizer.zero_grad(set_to_none=True)
-            logits = model(xb)  # (b, K)
-            loss = nn.functional.cross_entropy(logits, yb)
-            loss.backward()
-            loss_value = loss.item()
-            optimizer.step()
+            with thread_scope(threads):  # hqnn's count for the whole step, then the caller's
+                optimizer.zero_grad(set_to_none=True)
+                logits = model(xb)  # (b, K)
+                loss = nn.functional.cross_entropy(logits, yb)
+                loss.backward()
+                loss_value = loss.item()
+                optimizer.step()
             acc = float((logits.argmax(dim=1) == yb).float().mean())
             ckpt.batch, ckpt.step = b + 1, ckpt.step + 1
             ckpt.train_seconds = time.perf_counter() - started
@@ -258,7 +273,8 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
         ep_acc = sum(r["acc"] * r["n"] for r in rows) / n_seen
         val_loss = val_acc = None
         if len(data.y_val):
-            val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val)
+            with thread_scope(model_threads(model, EVAL_BATCH)):
+                val_loss, val_acc, _ = evaluate(model, data.x_val, data.y_val)
         ckpt.epoch, ckpt.batch = epoch + 1, 0
         history["epoch"].append({"epoch": epoch, "step": ckpt.step, "loss": ep_loss,
                                  "acc": ep_acc, "val_loss": val_loss, "val_acc": val_acc,
@@ -282,7 +298,8 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
             chosen = len(history["epoch"]) - 1
         emit("status", message="Evaluating on the test split"
              + (f" with the weights of epoch {chosen + 1}" if restored else ""))
-        test_loss, _, pred = evaluate(model, data.x_test, data.y_test)
+        with thread_scope(model_threads(model, EVAL_BATCH)):
+            test_loss, _, pred = evaluate(model, data.x_test, data.y_test)
         metrics = base_metrics("completed")
         metrics.update(test_report(pred, data.y_test, class_names), test_loss=test_loss,
                        best_epoch=chosen, stopped_early=stopped_early)

@@ -18,21 +18,14 @@ from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import (AmplitudeInit, CompiledCircuit, DenseStep, DiagStep,
                                          LocalStep, PermStep)
 from hqnn_core.simulator.expressions import AngleBlock
+from hqnn_core.simulator.layout import GROUP_QUBITS, qubit_groups, uniform_sequence
 
 MAX_FUSED_QUBITS = 6  # up to this many qubits a layer is one dense 2**n x 2**n matrix
-GROUP_QUBITS = 4  # otherwise Kronecker blocks of this many qubits
 
 
-def qubit_groups(n_qubits: int) -> list[tuple[int, int]]:
+def engine_groups(n_qubits: int) -> list[tuple[int, int]]:
     """(low qubit, size) blocks that a single-qubit layer is applied in."""
-    if n_qubits <= MAX_FUSED_QUBITS:
-        return [(0, n_qubits)]
-    groups, lo = [], 0
-    while lo < n_qubits:
-        size = min(GROUP_QUBITS, n_qubits - lo)
-        groups.append((lo, size))
-        lo += size
-    return groups
+    return qubit_groups(n_qubits, n_qubits if n_qubits <= MAX_FUSED_QUBITS else GROUP_QUBITS)
 
 
 class _LocalTable(torch.nn.Module):
@@ -49,12 +42,10 @@ class _LocalTable(torch.nn.Module):
         n = compiled.n_qubits
         self.n_steps = len(steps)
         self.n_qubits = n
-        sequences = {tuple(g.name if g.row is not None else None for g in step.gates.get(q, []))
-                     for step in steps for q in range(n)}
-        self.uniform = len(sequences) == 1 and None not in next(iter(sequences)) and \
-            len(next(iter(sequences))) > 0
-        if self.uniform:
-            self.sequence = list(next(iter(sequences)))
+        sequence = uniform_sequence(steps, n)
+        self.uniform = sequence is not None
+        if sequence is not None:
+            self.sequence = list(sequence)
             rows = [g.row for step in steps for q in range(n) for g in step.gates[q]]
             self.angles = AngleBlock(compiled.angles, rows)
             self.depth = len(self.sequence)
@@ -216,13 +207,25 @@ def permute_columns(state: torch.Tensor, perm: torch.Tensor,
     return _Permute.apply(state, perm, inverse)
 
 
+class _StepData(torch.nn.Module):
+    """A step's constant tensors as buffers (so that ``.to(device)`` moves them): its matrix,
+    phases, permutation or amplitude index, and a permutation's inverse."""
+
+    def __init__(self, values: torch.Tensor, step: object) -> None:
+        super().__init__()
+        self.register_buffer("values", values, persistent=False)
+        inverse = (torch.tensor(np.argsort(step.perm), dtype=torch.long)
+                   if isinstance(step, PermStep) else None)
+        self.register_buffer("inverse", inverse, persistent=False)
+
+
 class StatevectorProgram(torch.nn.Module):
     """The compiled circuit as a differentiable map (inputs, weights) -> statevector."""
 
     def __init__(self, compiled: CompiledCircuit) -> None:
         super().__init__()
         self.n_qubits = n = compiled.n_qubits
-        self.groups = qubit_groups(n)
+        self.groups = engine_groups(n)
         self.steps = compiled.steps
         # Steps are referred to by their position in ``steps`` (ids would not survive a copy).
         shared_at = [i for i, s in enumerate(self.steps) if isinstance(s, LocalStep)
@@ -234,11 +237,9 @@ class StatevectorProgram(torch.nn.Module):
         self.batched_ids: dict[int, int] = {}
         self.angle_blocks = torch.nn.ModuleList()
         self.block_ids: dict[int, int] = {}
+        self.data = torch.nn.ModuleList(_StepData(self._step_buffer(step), step)
+                                        for step in self.steps)
         for i, step in enumerate(self.steps):
-            self.register_buffer(f"step{i}", self._step_buffer(step), persistent=False)
-            if isinstance(step, PermStep):
-                inverse = torch.tensor(np.argsort(step.perm), dtype=torch.long)
-                self.register_buffer(f"step{i}_inverse", inverse, persistent=False)
             if isinstance(step, LocalStep) and step.batched:
                 self.batched_ids[i] = len(self.batched_tables)
                 self.batched_tables.append(_LocalTable(compiled, [step]))
@@ -279,7 +280,7 @@ class StatevectorProgram(torch.nn.Module):
             if skip_next:
                 skip_next = False
                 continue
-            buffer = getattr(self, f"step{i}")
+            buffer = self.data[i].values
             if isinstance(step, AmplitudeInit):
                 state = self._amplitude(inputs, weights, i, buffer).to(cdtype)
             elif isinstance(step, LocalStep):
@@ -290,12 +291,12 @@ class StatevectorProgram(torch.nn.Module):
                     mats = shared[self.shared_ids[i]]  # (n, 2, 2)
                 perm = None
                 if i in self.folded and i + 1 < len(steps):
-                    perm = (getattr(self, f"step{i + 1}"), getattr(self, f"step{i + 1}_inverse"))
+                    perm = (self.data[i + 1].values, self.data[i + 1].inverse)
                 skip_next = perm is not None
                 state = self._apply_local(state, mats, batch, cdtype, perm)
             elif isinstance(step, PermStep):
                 state = permute_columns(self._initial(state, batch, cdtype), buffer,
-                                        getattr(self, f"step{i}_inverse"))
+                                        self.data[i].inverse)
             elif isinstance(step, DiagStep):
                 state = self._apply_diag(self._initial(state, batch, cdtype), step, i, buffer,
                                          inputs, weights)

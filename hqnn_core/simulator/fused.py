@@ -17,27 +17,33 @@ for float64) and cross into torch once each way:
 - a Kronecker block of up to four qubits, and its derivative with respect to every angle
   of those qubits, is one gather and a few multiplications (``KronVariants``); blocks act
   on the batched state as small matrix products, permutations as column gathers;
-- gradients come from the adjoint method: the cotangent state is swept back once, each
-  block's gradient ``G = sum_b conj(lambda_b) s_b^T`` is contracted with the block's
-  derivatives, and the encoding's gradient comes from the cotangent at the product state.
+- gradients come from the adjoint method: the final state and the cotangent are swept
+  back together (each block undone by its adjoint, so the forward keeps no intermediate
+  states), each block's gradient ``G = sum_b conj(lambda_b) s_b^T`` is contracted with the
+  block's derivatives, and the encoding's gradient comes from the cotangent at the product
+  state.
 
-The autograd path in ``engine.py`` stays the reference: tests compare the two (1e-12 in
-float64).
+``fused_op`` registers forward and backward as torch operators (so ``torch.compile`` traces
+through the layer). The autograd path in ``engine.py`` stays the reference: tests compare
+the two (1e-12 in float64), and second derivatives are taken through it.
 """
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import torch
 
-from hqnn_core.simulator.blas import single_thread_blas
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
 from hqnn_core.simulator.expressions import ParsedAngles
+from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 
 MAX_QUBITS = 12
-GROUP_QUBITS = 4  # rotation layers act as Kronecker blocks of at most this many qubits
 # Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
 # fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
 # of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
@@ -53,6 +59,8 @@ _GENERATORS = {
     "rz": np.array([[-1j, 0], [0, 1j]]),
 }
 _COMPLEX = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128}
+PATHS: "weakref.WeakValueDictionary[str, FusedPath]" = weakref.WeakValueDictionary()
+_KEYS = itertools.count()
 
 
 def _precisions(array: np.ndarray) -> dict[np.dtype, np.ndarray]:
@@ -65,12 +73,24 @@ def _precisions(array: np.ndarray) -> dict[np.dtype, np.ndarray]:
 def rotation_sequence(step: LocalStep, n_qubits: int) -> tuple[str, ...] | None:
     """The rotation kinds every qubit of ``step`` runs, if they are the same parameterized
     rx/ry/rz sequence on all qubits; else None."""
-    sequences = {tuple(g.name if g.row is not None else "" for g in step.gates.get(q, []))
-                 for q in range(n_qubits)}
-    if len(sequences) != 1:
-        return None
-    kinds = next(iter(sequences))
+    kinds = uniform_sequence([step], n_qubits)
     return kinds if kinds and all(k in _GENERATORS for k in kinds) else None
+
+
+@dataclass(frozen=True)
+class Permute:
+    """A permutation step: state columns gathered by ``perm``; undone by ``inverse``."""
+
+    perm: np.ndarray
+    inverse: np.ndarray
+
+
+@dataclass(frozen=True)
+class ApplyLayer:
+    """A rotation layer: layer ``position`` of layer set ``layer_set``."""
+
+    layer_set: int
+    position: int
 
 
 def fused_plan(compiled: CompiledCircuit, n_steps: int) -> list[object] | None:
@@ -90,13 +110,6 @@ def fused_plan(compiled: CompiledCircuit, n_steps: int) -> list[object] | None:
     if np.any(compiled.angles.quad_d[rows]):
         return None
     return rest
-
-
-def fused_groups(n_qubits: int) -> list[tuple[int, int]]:
-    """(low qubit, size) blocks of at most GROUP_QUBITS qubits, as even as possible."""
-    count = -(-n_qubits // GROUP_QUBITS)
-    sizes = [n_qubits // count + (g < n_qubits % count) for g in range(count)]
-    return [(sum(sizes[:g]), size) for g, size in enumerate(sizes)]
 
 
 def _rows(step: LocalStep, n_qubits: int) -> list[int]:
@@ -255,13 +268,19 @@ class FusedPath:
     """Outputs and gradients of ``fused_plan``-compatible circuits in NumPy.
 
     ``readout`` maps probabilities (B, 2**n) to outputs: a matrix (2**n, K) for Z-string
-    expectations, or an index array for probabilities in readout order.
+    expectations, or an index array for probabilities in readout order. ``reference`` is
+    the torch engine's map (inputs, weights) -> outputs (for second derivatives).
+    ``op_key`` names the path in ``PATHS`` for the operators of ``fused_op``; a copy gets
+    a key of its own.
     """
 
     def __init__(self, compiled: CompiledCircuit, rest: list[object], readout: np.ndarray,
-                 readout_is_index: bool) -> None:
+                 readout_is_index: bool,
+                 reference: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+        self.reference = reference
+        self._register()
         n = self.n = compiled.n_qubits
-        self.groups = fused_groups(n)
+        self.groups = qubit_groups(n)
         first = compiled.steps[0]
         assert isinstance(first, LocalStep)
         kinds = rotation_sequence(first, n)
@@ -272,17 +291,17 @@ class FusedPath:
             :, :, [0, 2]].reshape(2**depth, -1))  # column 0 of each matrix: R|0>
         self.encoder_kron = {size: kron_variants(size, depth, 2) for _, size in self.groups}
         # Weight-only layers with the same sequence share a set; an input-dependent layer
-        # has its own. The steps become ("perm", perm, inverse) or ("layer", set, position
-        # in set): by position, not object identity, so that copies of a layer work too.
+        # has its own. Layers are named by position in their set, not by object identity,
+        # so that copies of a layer work too.
         sets: dict[object, list[LocalStep]] = {}
-        self.plan: list[tuple] = []
+        self.plan: list[Permute | ApplyLayer] = []
         for t, step in enumerate(rest):
             if isinstance(step, PermStep):
-                self.plan.append(("perm", step.perm, np.argsort(step.perm)))
+                self.plan.append(Permute(step.perm, np.argsort(step.perm)))
                 continue
             key = ("batched", t) if step.batched else rotation_sequence(step, n)
             members = sets.setdefault(key, [])
-            self.plan.append(("layer", list(sets).index(key), len(members)))
+            self.plan.append(ApplyLayer(list(sets).index(key), len(members)))
             members.append(step)
         self.layer_sets = [_LayerSet(compiled.angles, steps, rotation_sequence(steps[0], n),
                                      n, steps[0].batched)  # type: ignore[arg-type]
@@ -292,76 +311,66 @@ class FusedPath:
         self.readout_is_index = readout_is_index
         self.readout = readout if readout_is_index else _precisions(readout)
         self.readout_inverse = np.argsort(readout) if readout_is_index else None
+        self.n_outputs = len(readout) if readout_is_index else readout.shape[1]
         self.n_weights = compiled.angles.a_w.shape[1]
         self.work_per_sample = 2**n * max(1, sum(isinstance(s, LocalStep) for s in rest))
         self.max_batch = MAX_BATCH_REUPLOADING if any(ls.batched for ls in self.layer_sets) \
             else MAX_BATCH
 
+    def _register(self) -> None:
+        self.op_key = f"fused-{next(_KEYS)}"
+        PATHS[self.op_key] = self
+
+    def __setstate__(self, state: dict) -> None:  # copies and unpickled layers
+        self.__dict__.update(state)
+        self._register()
+
     def applies_to(self, inputs: torch.Tensor) -> bool:
-        """The fused path runs on the CPU outside of torch.func transforms, for batches
-        small enough that it is the faster path."""
+        """The fused path runs on the CPU for batches small enough that it is the faster
+        path."""
         batch = inputs.shape[0]
         return (inputs.device.type == "cpu" and batch <= self.max_batch
-                and batch * self.work_per_sample <= MAX_WORK
-                and not torch._C._functorch.is_functorch_wrapped_tensor(inputs))
+                and batch * self.work_per_sample <= MAX_WORK)
 
-    def outputs(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """(B, K) layer outputs for circuit input values (B, I)."""
-        grad = torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad)
-        return _FusedLayer.apply(inputs, weights, self, grad)
-
-    def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = True
-                ) -> tuple[np.ndarray, dict]:
-        """Outputs (B, K) and what the backward pass needs (all derivatives if asked)."""
-        batch, n, depth = x.shape[0], self.n, self.encoder_depth
-        angles = self.encoder_angles(x, w).reshape(batch, n, depth)
-        terms = monomials(angles).astype(_COMPLEX[w.dtype])
-        columns = (terms @ self.encoder_table[w.dtype]).reshape(batch, n, 1 + depth, 2)
-        encoded = [self.encoder_kron[size](columns[:, lo:lo + size], derivatives)
-                   for lo, size in self.groups]  # (B, variants, 2**size) per group
-        state = encoded[0][:, 0]
-        for part in encoded[1:]:
-            state = (part[:, 0, :, None] * state[:, None, :]).reshape(batch, -1)
-        layers = []  # per layer set and group: (L or B, variants, 4**size)
-        for ls, krons in zip(self.layer_sets, self.layer_kron):
-            mats = ls.matrices(x, w)  # (L or B, n, 1 + D, 4)
-            layers.append([krons[size](mats[:, lo:lo + size], derivatives)
-                           for lo, size in self.groups])
-        inputs = []
-        for kind, first, second in self.plan:
-            if kind == "perm":
-                state = np.take(state, first, axis=1)
+    def forward(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,)."""
+        state = self._product_state(x, w, derivatives=False)[0][:, 0]
+        layers = self._layers(x, w, derivatives=False)
+        for step in self.plan:
+            if isinstance(step, Permute):
+                state = np.take(state, step.perm, axis=1)
                 continue
-            k, i = first, second
             for g, (lo, size) in enumerate(self.groups):
-                inputs.append(state)
-                block = self._block(layers[k][g], k, i, size)
-                state = apply_block(state, block, lo, size, n)
+                state = apply_block(state, self._block(layers, step, g), lo, size, self.n)
         probs = state.real**2 + state.imag**2
         out = np.take(probs, self.readout, axis=1) if self.readout_is_index \
             else probs @ self.readout[probs.dtype]
-        return out, {"encoded": encoded, "layers": layers, "inputs": inputs, "final": state}
+        return out, state
 
-    def backward(self, saved: dict, grad: np.ndarray, need_inputs: bool,
-                 need_weights: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Gradients with respect to the circuit inputs (B, I) and the weights (W,)."""
+    def backward(self, x: np.ndarray, w: np.ndarray, final: np.ndarray, grad: np.ndarray,
+                 need_inputs: bool, need_weights: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients with respect to the circuit inputs (B, I) and the weights (W,) (zeros
+        where not needed), for the output gradient ``grad`` (B, K)."""
         grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \
             else grad @ self.readout[grad.dtype].T
-        cotangent = 2 * grad_probs * saved["final"]  # dL = Re <cotangent, d state>
-        inputs, layers = list(saved["inputs"]), saved["layers"]
+        state = final
+        cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
+        encoded = self._product_state(x, w, derivatives=True)
+        layers = self._layers(x, w, derivatives=True)
         layer_grads = [np.zeros((batch if ls.batched else ls.count, self.n, ls.depth), dtype=dtype)
                        for ls in self.layer_sets]
-        for kind, first, second in reversed(self.plan):
-            if kind == "perm":
-                cotangent = np.take(cotangent, second, axis=1)
+        for step in reversed(self.plan):
+            if isinstance(step, Permute):
+                state = np.take(state, step.inverse, axis=1)
+                cotangent = np.take(cotangent, step.inverse, axis=1)
                 continue
-            k, i = first, second
+            k, i = step.layer_set, step.position
             batched = self.layer_sets[k].batched
             for g in range(len(self.groups) - 1, -1, -1):
                 lo, size = self.groups[g]
-                state = inputs.pop()
-                block = self._block(layers[k][g], k, i, size)
+                adjoint = np.swapaxes(self._block(layers, step, g), -1, -2).conj()
+                state = apply_block(state, adjoint, lo, size, self.n)  # as before the block
                 if batched and (need_inputs or need_weights):
                     gradient = block_gradient(cotangent, state, lo, size, per_sample=True)
                     per_angle = (layers[k][g][:, 1:] @ gradient.reshape(batch, -1, 1)).real
@@ -370,11 +379,11 @@ class FusedPath:
                     gradient = block_gradient(cotangent, state, lo, size).ravel()
                     per_angle = (layers[k][g][i, 1:] @ gradient).real
                     layer_grads[k][i, lo:lo + size] = per_angle.reshape(size, -1)
-                cotangent = apply_block(cotangent, np.swapaxes(block, -1, -2).conj(), lo, size,
-                                        self.n)
-        encoder_grad = self._encoder_gradient(saved["encoded"], cotangent)  # (B, n * D)
-        grad_x = encoder_grad @ self.encoder_angles.a_in[dtype] if need_inputs else None
-        grad_w = np.zeros(self.n_weights, dtype=dtype) if need_weights else None
+                cotangent = apply_block(cotangent, adjoint, lo, size, self.n)
+        encoder_grad = self._encoder_gradient(encoded, cotangent)  # (B, n * D)
+        grad_x = encoder_grad @ self.encoder_angles.a_in[dtype] if need_inputs \
+            else np.zeros(x.shape, dtype=dtype)
+        grad_w = np.zeros(self.n_weights, dtype=dtype)
         if need_weights and self.encoder_angles.uses_weights:
             grad_w += encoder_grad.sum(0) @ self.encoder_angles.a_w[dtype]
         for ls, layer_grad in zip(self.layer_sets, layer_grads):
@@ -386,12 +395,39 @@ class FusedPath:
                     ls.angles.a_w[dtype]
         return grad_x, grad_w
 
-    def _block(self, variants: np.ndarray, k: int, i: int, size: int) -> np.ndarray:
-        """Layer ``i`` of set ``k`` on one group: (d, d), or (B, d, d) for a batched set."""
-        dim = 2**size
-        if self.layer_sets[k].batched:
+    def _product_state(self, x: np.ndarray, w: np.ndarray,
+                       derivatives: bool) -> list[np.ndarray]:
+        """The encoded product state per qubit group (B, variants, 2**size); with all its
+        derivatives if asked. Without them, group 0's variant 0 is the whole state."""
+        batch, n, depth = x.shape[0], self.n, self.encoder_depth
+        angles = self.encoder_angles(x, w).reshape(batch, n, depth)
+        terms = monomials(angles).astype(_COMPLEX[w.dtype])
+        columns = (terms @ self.encoder_table[w.dtype]).reshape(batch, n, 1 + depth, 2)
+        encoded = [self.encoder_kron[size](columns[:, lo:lo + size], derivatives)
+                   for lo, size in self.groups]
+        if derivatives:
+            return encoded
+        state = encoded[0][:, 0]
+        for part in encoded[1:]:
+            state = (part[:, 0, :, None] * state[:, None, :]).reshape(batch, -1)
+        return [state[:, None]]
+
+    def _layers(self, x: np.ndarray, w: np.ndarray, derivatives: bool) -> list[list[np.ndarray]]:
+        """Per layer set and group: the blocks (L or B, variants, 4**size)."""
+        out = []
+        for ls, krons in zip(self.layer_sets, self.layer_kron):
+            mats = ls.matrices(x, w)  # (L or B, n, 1 + D, 4)
+            out.append([krons[size](mats[:, lo:lo + size], derivatives)
+                        for lo, size in self.groups])
+        return out
+
+    def _block(self, layers: list[list[np.ndarray]], step: ApplyLayer, g: int) -> np.ndarray:
+        """The step's layer on group ``g``: (d, d), or (B, d, d) for a batched set."""
+        dim = 2**self.groups[g][1]
+        variants = layers[step.layer_set][g]
+        if self.layer_sets[step.layer_set].batched:
             return variants[:, 0].reshape(-1, dim, dim)
-        return variants[i, 0].reshape(dim, dim)
+        return variants[step.position, 0].reshape(dim, dim)
 
     def _encoder_gradient(self, encoded: list[np.ndarray], cotangent: np.ndarray) -> np.ndarray:
         """dL/d(encoding angle) (B, n * D) from the cotangent at the product state."""
@@ -408,23 +444,3 @@ class FusedPath:
             env = np.einsum(f"{spec}->z{letters[g]}", conj, *[encoded[h][:, 0] for h in others])
             grads.append((encoded[g][:, 1:] @ env[:, :, None]).real.reshape(batch, -1))
         return np.concatenate(grads, axis=1)
-
-
-class _FusedLayer(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, inputs: torch.Tensor, weights: torch.Tensor,  # type: ignore[override]
-                path: FusedPath, derivatives: bool) -> torch.Tensor:
-        with single_thread_blas:
-            out, saved = path.forward(inputs.detach().numpy(), weights.detach().numpy(),
-                                      derivatives)
-        ctx.path, ctx.saved = path, saved
-        return torch.from_numpy(out)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        with single_thread_blas:
-            grad_x, grad_w = ctx.path.backward(ctx.saved, grad.detach().numpy(),
-                                               ctx.needs_input_grad[0], ctx.needs_input_grad[1])
-        return (None if grad_x is None else torch.from_numpy(grad_x),
-                None if grad_w is None else torch.from_numpy(grad_w), None, None)

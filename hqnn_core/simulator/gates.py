@@ -63,9 +63,6 @@ CONSTANT_DIAGONALS: dict[str, Callable[..., np.ndarray]] = {
     "ccz": lambda a, b, c: np.pi * a * b * c,
 }
 
-# Gates the parameter-shift rule handles exactly with shifts of ±pi/2.
-SHIFT_RULE_GATES = {"rx", "ry", "rz", "p", "rzz", "rxx", "ryy", "rzx"}
-
 
 def permutation_of(name: str, qubits: tuple[int, ...], n_qubits: int) -> np.ndarray:
     """Index map ``p`` with new_state[i] = old_state[p[i]] for a permutation gate."""

@@ -86,6 +86,7 @@ class JobSnapshot:
     eta_seconds: float | None
     error: str | None
     message: str
+    maps: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # label -> EmbeddingFrames
 
     @property
     def epoch(self) -> int:
@@ -205,6 +206,7 @@ class TrainingJob:
         self._progress = {QUANTUM: _Progress(QUANTUM, cfg.train.epochs)}
         if twin:
             self._progress[TWIN] = _Progress(TWIN, cfg.train.epochs)
+        self._trackers: dict[str, Any] = {}  # label -> EmbeddingTracker, made with the data
 
     @property
     def status(self) -> str:
@@ -249,9 +251,10 @@ class TrainingJob:
         with self._lock:
             quantum = self._progress[QUANTUM].freeze()
             twin = self._progress[TWIN].freeze() if TWIN in self._progress else None
+            maps = {label: t.frames() for label, t in self._trackers.items()}
             return JobSnapshot(status=self._status, quantum=quantum, twin=twin,
                                eta_seconds=self._eta(), error=self._error,
-                               message=self._message)
+                               message=self._message, maps=maps)
 
     # -- worker side -------------------------------------------------------------------
 
@@ -319,7 +322,8 @@ class TrainingJob:
                     run_dir = self._new_run_dir(cfg)
                     with self._lock:
                         progress.run_dir = run_dir
-                callbacks = (self._callback(label), *self._extra_callbacks)
+                callbacks = (self._callback(label), self._tracker(label, data),
+                             *self._extra_callbacks)
                 result = fit(cfg, run_dir=run_dir, callbacks=callbacks, stop_event=self._stop,
                              resume=resume and again, data=data)
                 if result.status == "stopped":
@@ -334,6 +338,17 @@ class TrainingJob:
         except Exception as exc:  # the worker must report every failure, never die silently
             log.exception("Training job failed")
             self._finish("failed", _one_sentence(exc), error=True)
+
+    def _tracker(self, label: str, data: Any) -> Any:
+        """The model's live map of a fixed test subset (one per model, kept across resumes)."""
+        from hqnn_core.diagnostics.embedding import EmbeddingTracker, subset_indices
+
+        with self._lock:
+            if label not in self._trackers:
+                index = subset_indices(data.y_test)
+                self._trackers[label] = EmbeddingTracker(data.x_test[index], data.y_test[index],
+                                                         tuple(data.class_names))
+            return self._trackers[label]
 
     def _new_run_dir(self, cfg: RunConfig) -> Path:
         """A fresh run folder in the run store for ``cfg``."""
@@ -363,11 +378,12 @@ class JobRegistry:
 
     def start(self, session: str, cfg: RunConfig, runs_root: Path, *,
               twin: bool = False) -> TrainingJob:
-        """Start a new job for ``session``, or return its job that is still running."""
+        """Start a new job for ``session``; ``HqnnError`` while its last job is still active."""
         with self._lock:
             current = self._jobs.get(session)
             if current is not None and current.status in ACTIVE:
-                return current
+                raise HqnnError("A training job is already running in this browser; stop it "
+                                "before starting another.")
             job = TrainingJob(cfg, runs_root, twin=twin)
             self._jobs[session] = job
             job.start()

@@ -148,28 +148,47 @@ def _sphere_wireframe(steps: int = 48) -> tuple[list[float | None], ...]:
     return xs, ys, zs
 
 
-def bloch_figure(vectors: Any, *, max_cols: int = 4) -> go.Figure:
+def _axis_labels() -> go.Scatter3d:
+    """The x, y, z axes through the sphere's centre, labelled, with |0> and |1> at the poles."""
+    r, t = 1.0, 1.28
+    xs = [-r, r, None, 0, 0, None, 0, 0]
+    ys = [0, 0, None, -r, r, None, 0, 0]
+    zs = [0, 0, None, 0, 0, None, -r, r]
+    return go.Scatter3d(x=xs + [t, 0, 0, 0], y=ys + [0, t, 0, 0], z=zs + [0, 0, t, -t],
+                        mode="lines+text", name="axes", showlegend=False, hoverinfo="skip",
+                        text=[""] * 8 + ["x", "y", "z  |0⟩", "|1⟩"],
+                        textfont=dict(size=13, color="#374151"),
+                        line=dict(color="#9ca3af", width=1))
+
+
+def bloch_figure(vectors: Any, *, max_cols: int = 4,
+                 titles: Sequence[str] | None = None) -> go.Figure:
     """One Bloch sphere per qubit; the arrow of qubit ``q`` ends at ``vectors[q]``.
 
-    Traces come in pairs per qubit: the wireframe sphere, then the vector (origin, tip),
-    named ``q0``, ``q1``, ...
+    Traces come in threes per qubit: the wireframe sphere, the labelled axes (x, y, z with
+    |0> at +z and |1> at -z, named ``axes``), then the vector (origin, tip), named ``q0``,
+    ``q1``, ... ``titles`` replace the subplot titles ``qubit q``.
     """
     v = _to_numpy(vectors).astype(np.float64)
     if v.ndim != 2 or v.shape[1] != 3:
         raise ShapeError(f"Expected Bloch vectors shaped (n, 3), got {v.shape}.")
     n = len(v)
+    titles = list(titles) if titles is not None else [f"qubit {q}" for q in range(n)]
+    if len(titles) != n:
+        raise ShapeError(f"Got {len(titles)} titles for {n} qubits.")
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
     fig = make_subplots(rows=rows, cols=cols, specs=[[{"type": "scene"}] * cols] * rows,
-                        subplot_titles=[f"qubit {q}" for q in range(n)],
-                        horizontal_spacing=0.01, vertical_spacing=0.04)
+                        subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.04)
     wx, wy, wz = _sphere_wireframe()
-    axis = dict(range=[-1.1, 1.1], showticklabels=False, title="", showbackground=False)
+    axis = dict(range=[-1.35, 1.35], showticklabels=False, title="", showbackground=False,
+                showgrid=False, zeroline=False, showspikes=False)
     for q, (x, y, z) in enumerate(v):
         row, col = divmod(q, cols)
         fig.add_trace(go.Scatter3d(x=wx, y=wy, z=wz, mode="lines", hoverinfo="skip",
                                    line=dict(color="#d1d5db", width=2), showlegend=False),
                       row=row + 1, col=col + 1)
+        fig.add_trace(_axis_labels(), row=row + 1, col=col + 1)
         fig.add_trace(go.Scatter3d(x=[0.0, x], y=[0.0, y], z=[0.0, z], mode="lines+markers",
                                    name=f"q{q}", showlegend=False,
                                    line=dict(color=_ACCENT, width=6),

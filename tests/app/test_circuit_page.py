@@ -6,7 +6,7 @@ from typing import Callable
 
 from streamlit.testing.v1 import AppTest
 
-from hqnn_ui.state import CONFIG_KEY
+from hqnn_ui.state import CONFIG_KEY, config_to_query
 
 Metric = Callable[[AppTest, str], str]
 
@@ -52,3 +52,41 @@ def test_a_huge_circuit_is_counted_but_not_drawn(
     assert not at.exception
     assert any("too many to draw" in i.value for i in at.info)
     assert int(metric(at, "Gates")) > 800
+
+
+def test_model_kind_and_front_are_chosen_on_screen(open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    assert at.radio(key="w.model.kind").value == "hybrid"
+    at.selectbox(key="w.model.front").set_value("cnn").run()
+    assert at.session_state[CONFIG_KEY].model.front == "cnn"
+    at.radio(key="w.model.kind").set_value("quantum").run()
+    assert not at.exception
+    assert list(at.selectbox(key="w.model.front").options) == [
+        "PCA (fixed)", "The encoding's own (fixed)"]
+    model = at.session_state[CONFIG_KEY].model
+    assert (model.kind, model.front) == ("quantum", "none")
+    assert config_to_query(at.session_state[CONFIG_KEY])["model.kind"] == "quantum"  # in links
+
+
+def test_one_step_of_a_wide_circuit_is_drawn_on_its_own(
+        open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    at.slider(key="w.circuit.n_qubits").set_value(12).run()
+    assert list(at.select_slider(key="circuit_part").options) == [
+        "whole circuit", "encoding", "layer 1", "layer 2"]
+    at.select_slider(key="circuit_part").set_value("layer 2").run()
+    assert not at.exception
+    assert any(c.startswith("Layer 2") for i in at.image for c in i.captions)
+
+
+def test_diagnostics_run_on_demand_and_show_their_plots(
+        open_page: Callable[[str], AppTest], metric: Metric) -> None:
+    at = open_page("circuit.py")
+    assert not [c for c in at.get("plotly_chart") if "diag" in c.proto.id]
+    at.button(key="circuit_diagnostics_button").click().run()
+    assert not at.exception
+    assert 0 < float(metric(at, "Expressibility (KL from Haar)")) < 1
+    assert 0 < float(metric(at, "Entangling capability Q")) <= 1
+    assert len(at.get("plotly_chart")) == 3
+    at.slider(key="w.circuit.n_qubits").set_value(3).run()  # another circuit: press again
+    assert not at.get("plotly_chart")

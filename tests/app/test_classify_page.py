@@ -71,8 +71,24 @@ def test_injected_drawing_yields_a_prediction_and_the_quantum_state(
     assert not at.exception and not at.error
     prediction = [m for m in at.metric if m.label == "Prediction"]
     assert len(prediction) == 1 and prediction[0].value in [str(d) for d in range(10)]
-    assert len(at.get("plotly_chart")) == 3  # class bars, Bloch spheres, basis histogram
+    assert len(at.get("plotly_chart")) == 4  # class bars, Bloch spheres, basis states, purity
     assert tuple(at.session_state["last_drawing"].shape) == (1, 8, 8)
+
+
+def test_the_slider_steps_through_encoding_and_each_layer(
+        studio_on, trained_runs: dict[str, Path]) -> None:
+    at = studio_on(trained_runs["hybrid"])
+    at.session_state[f"{CANVAS}__injected"] = drawn_one()
+    at.run()
+    slider = at.select_slider(key="classify_step")
+    assert list(slider.options) == ["encoding", "layer 1"]
+    assert slider.value == "layer 1"  # the final state first
+    final_caption = next(c.value for c in at.caption if "State after" in c.value)
+    slider.set_value("encoding").run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "State after" in c.value)
+    assert "**encoding**" in caption and "Q = 0.00" in caption  # angle encoding: product state
+    assert caption != final_caption
 
 
 def test_classical_model_says_it_has_no_quantum_state(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Callable
 
+import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from hqnn_ui.state import CONFIG_KEY
@@ -85,3 +89,64 @@ def test_an_uploaded_zip_becomes_the_dataset(
     assert data.name == "folder" and data.root.endswith("pets.zip")
     assert at.multiselect(key="w.data.classes").value == [0, 1]
     assert int(metric(at, "Test")) > 0
+
+
+SHARED_MNIST = Path(os.environ.get("HQNN_MNIST_ROOT") or
+                    Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist-10k")
+
+
+def test_the_data_folder_is_chosen_on_screen_and_the_real_sizes_shown(
+        open_page: Callable[[str], AppTest], metric: Metric, tmp_path: Path) -> None:
+    if not (SHARED_MNIST / "MNIST" / "raw" / "train-labels-idx1-ubyte").is_file():
+        pytest.skip("offline MNIST not found beside the repo (shared/data/mnist-10k) nor at "
+                    "HQNN_MNIST_ROOT")
+    at = open_page("data.py")
+    at.selectbox(key="w.data.name").set_value("mnist").run()
+    at.text_input(key="w.data.root").set_value(str(SHARED_MNIST)).run()
+    assert not at.exception
+    assert at.session_state[CONFIG_KEY].data.root == str(SHARED_MNIST.resolve())
+    assert any("8,000 training and 2,000 test images" in c.value for c in at.caption)
+    assert not any("60,000" in c.value for c in at.caption)
+    assert int(metric(at, "Training")) + int(metric(at, "Validation")) == 8000
+    assert int(metric(at, "Test")) == 2000
+
+
+def test_an_offline_copy_found_on_this_machine_is_one_click(
+        open_page: Callable[[str], AppTest], metric: Metric, runs_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = runs_dir.parent / "offline" / "tiny" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 40), ("t10k", 20)):
+        images = rng.integers(0, 255, (n, 28, 28), dtype=np.uint8)
+        labels = np.tile(np.arange(10, dtype=np.uint8), n // 10)
+        (raw / f"{part}-images-idx3-ubyte").write_bytes(
+            np.array([0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 28, 0, 0, 0, 28], np.uint8).tobytes()
+            + images.tobytes())
+        (raw / f"{part}-labels-idx1-ubyte").write_bytes(
+            np.array([0, 0, 8, 1, 0, 0, 0, n], np.uint8).tobytes() + labels.tobytes())
+    monkeypatch.chdir(runs_dir.parent)  # the studio looks in ./data and ../shared/data
+    (runs_dir.parent / "data").symlink_to(runs_dir.parent / "offline")
+    at = open_page("data.py")
+    at.selectbox(key="w.data.name").set_value("mnist").run()
+    buttons = [b for b in at.button if b.label.startswith("Use the copy in")]
+    assert len(buttons) == 1 and buttons[0].label.endswith("tiny")
+    buttons[0].click().run()
+    assert not at.exception
+    assert at.session_state[CONFIG_KEY].data.root.endswith("tiny")
+    assert int(metric(at, "Test")) == 20
+
+
+def test_the_encoding_view_follows_the_models_front(open_page: Callable[[str], AppTest]) -> None:
+    from dataclasses import replace
+
+    from hqnn_core.config import ModelConfig, RunConfig
+
+    at = open_page("data.py")
+    caption = next(c.value for c in at.caption if "numbers per image" in c.value)
+    assert "trained to choose" in caption  # the default hybrid model has a linear front
+    at.session_state[CONFIG_KEY] = replace(RunConfig(), model=ModelConfig(kind="quantum"))
+    at.run()
+    caption = next(c.value for c in at.caption if "numbers per image" in c.value)
+    assert "fixed PCA keeps 4 principal components" in caption
+    assert len(at.get("plotly_chart")) == 3

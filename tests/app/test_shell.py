@@ -94,3 +94,25 @@ def test_qiskit_survives_streamlit_script_threads() -> None:
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "survived" in done.stdout
+
+
+def test_a_session_in_a_link_gives_no_control_of_that_job(studio: AppTest, runs_dir) -> None:
+    """An address-bar URL with someone's ``?session=`` neither shows nor stops their job."""
+    from hqnn_core.studio.jobs import get_registry
+
+    victim = "0123456789abcdef0123456789abcdef"
+    job = get_registry().start(victim, RunConfig(data=DataConfig(train_size=60, test_size=20),
+                                                 train=TrainConfig(epochs=400)), runs_dir)
+    try:
+        studio.query_params["session"] = victim
+        at = studio.run()
+        assert not at.exception
+        assert "session" not in dict(at.query_params)
+        assert at.session_state["hqnn_session_key"] != victim
+        assert "No training job" in sidebar_text(at)
+        at.switch_page("views/train.py").run()
+        assert not [b for b in at.button if b.label == "Stop"]
+        assert job.snapshot().active
+    finally:
+        get_registry().forget(victim)
+    assert job.join(30)

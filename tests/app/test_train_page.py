@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.learning.runs import RunStore
+from hqnn_core.studio.jobs import get_registry
+from hqnn_ui.session import SESSION_KEY
 from hqnn_ui.state import CONFIG_KEY
 
 POLLS = 240  # at most ~2 minutes of polling on a busy machine; a healthy run needs a few
@@ -57,7 +59,13 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
     assert "completed" in status_line(at), status_line(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%") and metrics["Classical twin"].endswith("%")
-    assert len(at.get("plotly_chart")) >= 2  # learning curves and the confusion matrix
+    assert len(at.get("plotly_chart")) == 4  # curves, two learning maps, confusion matrix
+    epochs = at.select_slider(key="train_map_epoch")
+    assert list(epochs.options) == ["0", "1"] and epochs.value == 1
+    epochs.set_value(0).run()  # replay the map before training
+    assert not at.exception
+    titles = [m.value for m in at.markdown if m.value.startswith("**What the model learns")]
+    assert len(titles) == 1
 
     runs = RunStore(runs_dir).list(status="completed")
     assert {r.kind for r in runs} == {"hybrid", "classical"}
@@ -94,3 +102,58 @@ def test_stop_and_resume_from_the_page(studio: AppTest) -> None:
     button(at, "Stop").click().run()
     poll(at, lambda a: "stopped" in status_line(a))
     assert not at.exception
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "caption") for e in at.sidebar.get(kind))
+
+
+def test_a_changed_field_applies_without_starting_and_start_uses_every_choice(
+        studio: AppTest) -> None:
+    """No form: a field change (Enter in the browser) never starts training; Start takes the
+    twin ticked afterwards, and the sidebar shows the job at once."""
+    at = studio
+    at.session_state[CONFIG_KEY] = tiny_config()
+    at.run()
+    at.switch_page("views/train.py").run()
+    at.number_input(key="w.train.epochs").set_value(300).run()
+    assert not at.exception and "Status:" not in " ".join(m.value for m in at.markdown)
+    assert at.session_state[CONFIG_KEY].train.epochs == 300  # applied, not started
+    at.checkbox(key="train_twin").check().run()
+    button(at, "Start training").click().run()
+    assert "running" in status_line(at)
+    assert "**Training** · running" in sidebar_text(at)
+    assert "No training job" not in sidebar_text(at)
+    start = button(at, "Start training")
+    assert start.disabled
+    assert any("stop it below before starting another" in c.value for c in at.caption)
+    job = get_registry().get(at.session_state[SESSION_KEY])
+    assert job is not None and job.twin and job.cfg.train.epochs == 300
+    button(at, "Stop").click().run()
+    poll(at, lambda a: "stopped" in status_line(a))
+
+
+def test_an_impossible_learning_rate_says_why_start_is_off(open_page) -> None:
+    at = open_page("train.py")
+    at.number_input(key="w.train.lr").set_value(1000.0).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "train.lr must be a positive number up to 10" in at.error[0].value
+    assert button(at, "Start training").disabled
+
+
+def test_a_configuration_over_the_memory_limit_is_refused_before_start(
+        studio: AppTest) -> None:
+    at = studio
+    at.session_state[CONFIG_KEY] = RunConfig(circuit=CircuitConfig(n_qubits=16,
+                                                                    encoding="amplitude"))
+    at.run()
+    at.switch_page("views/train.py").run()
+    assert not at.exception
+    assert any("over the memory limit of 8.0 GiB" in e.value for e in at.error)
+    assert button(at, "Start training").disabled
+
+
+def test_the_estimate_is_shown_before_start(open_page) -> None:
+    at = open_page("train.py")
+    assert any("Estimated memory about" in c.value and "time roughly" in c.value
+               for c in at.caption)

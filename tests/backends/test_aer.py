@@ -22,7 +22,7 @@ def test_exact_aer_equals_statevector(measurement: str, angles: np.ndarray) -> N
     expected = reference(circuit, angles, measurement, observables)
     assert out.shape == expected.shape
     assert out.dtype == torch.float64
-    np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-10)
 
 
 def test_shots_close_to_exact_and_seeded(z_spec: CircuitSpec, angles: np.ndarray) -> None:

@@ -70,3 +70,35 @@ def test_device_descriptions_use_the_service(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(ibm, "get_service", lambda token=None: OfflineService())
     (row,) = ibm.describe_ibm_devices("not-a-real-token")
     assert row["name"] == "fake_manila" and row["qubits"] == 5
+
+
+class _CountingBatch:
+    """Wraps runtime's Batch, recording every Batch opened and every job's Batch."""
+
+    opened: list = []
+    original: type = object
+
+    def __new__(cls, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        batch = cls.original(*args, **kwargs)
+        cls.opened.append(batch)
+        return batch
+
+
+def test_calibration_and_every_call_share_one_batch(monkeypatch: pytest.MonkeyPatch,
+                                                    z_spec: CircuitSpec,
+                                                    angles: np.ndarray) -> None:
+    import qiskit_ibm_runtime
+
+    _CountingBatch.opened, _CountingBatch.original = [], qiskit_ibm_runtime.Batch
+    monkeypatch.setattr(qiskit_ibm_runtime, "Batch", _CountingBatch)
+    runner = make_runner(z_spec, backend="ibm", ibm_backend="FakeManilaV2", shots=300, seed=1,
+                         mitigate=True)
+    x = torch.tensor(angles[:2], dtype=torch.float64)
+    runner(x)  # calibration circuits, then the batch
+    runner(x)
+    assert runner.executor.calibration is not None
+    assert len(runner.executor.jobs) == 3
+    assert len(_CountingBatch.opened) == 1
+    runner.executor.close()
+    runner(x)  # a closed executor opens a new Batch
+    assert len(_CountingBatch.opened) == 2

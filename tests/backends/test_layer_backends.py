@@ -39,13 +39,13 @@ def test_aer_exact_equals_engine_and_gradients_match(cfg: CircuitConfig) -> None
     x_exact = _inputs(cfg).requires_grad_(True)
     x_aer = _inputs(cfg).requires_grad_(True)
     out_exact, out_aer = exact(x_exact), aer(x_aer)
-    torch.testing.assert_close(out_aer, out_exact, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out_aer, out_exact, atol=1e-9, rtol=0)
     upstream = torch.randn(out_exact.shape, generator=torch.Generator().manual_seed(2),
                            dtype=torch.float64)
     (out_exact * upstream).sum().backward()
     (out_aer * upstream).sum().backward()
-    torch.testing.assert_close(aer.weights.grad, exact.weights.grad, atol=1e-4, rtol=0)
-    torch.testing.assert_close(x_aer.grad, x_exact.grad, atol=1e-4, rtol=0)
+    torch.testing.assert_close(aer.weights.grad, exact.weights.grad, atol=1e-9, rtol=0)
+    torch.testing.assert_close(x_aer.grad, x_exact.grad, atol=1e-9, rtol=0)
 
 
 def test_aer_shots_on_layer_close_to_exact() -> None:

@@ -50,7 +50,7 @@ def test_parameter_shift_matches_finite_differences(z_spec: CircuitSpec,
         plus[idx] += h
         minus[idx] -= h
         numeric[idx] = (loss(plus) - loss(minus)) / (2 * h)
-    np.testing.assert_allclose(x.grad.numpy(), numeric, atol=1e-4)
+    np.testing.assert_allclose(x.grad.numpy(), numeric, atol=1e-7)
 
 
 def test_no_gradient_runs_only_the_batch(z_spec: CircuitSpec, angles: np.ndarray) -> None:

@@ -1,0 +1,77 @@
+"""Resource estimates: pure, close to what the engine allocates, and refusals in one sentence."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
+from hqnn_core.errors import ResourceError
+from hqnn_core.learning import resources
+from hqnn_core.learning.layer import QuantumLayer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_sixteen_qubit_amplitude_is_refused_before_anything_is_allocated() -> None:
+    circuit = CircuitConfig(n_qubits=16, encoding="amplitude")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ResourceError) as caught:
+        QuantumLayer(circuit)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    message = str(caught.value)
+    assert "\n" not in message and "8.0 GiB" in message and "HQNN_MAX_MEMORY_BYTES" in message
+    assert grown < 200 * 1024  # KiB: the 32 GiB angle map was never started
+
+
+def test_training_refuses_a_huge_batch_naming_the_limit(monkeypatch) -> None:
+    monkeypatch.setenv("HQNN_MAX_MEMORY_BYTES", str(2**30))
+    cfg = RunConfig(circuit=CircuitConfig(n_qubits=12, layers=10),
+                    train=TrainConfig(batch_size=4096))
+    with pytest.raises(ResourceError, match=r"over the memory limit of 1\.0 GiB"):
+        resources.check(cfg)
+    assert resources.check(RunConfig()).fits
+
+
+def test_the_default_configuration_is_small_and_quick() -> None:
+    found = resources.estimate(RunConfig())
+    assert found.total_bytes < 2**30 and found.train_seconds < 120
+
+
+def test_classical_models_cost_no_circuit() -> None:
+    cfg = RunConfig(circuit=CircuitConfig(n_qubits=16, encoding="amplitude"))
+    from dataclasses import replace
+    classical = replace(cfg, model=replace(cfg.model, kind="classical"))
+    assert resources.check(classical).construction_bytes == 0
+
+
+@pytest.mark.parametrize("n_qubits", [11, 12])
+def test_construction_estimate_is_within_a_factor_two_of_the_measured_growth(n_qubits) -> None:
+    """The estimate against the peak memory a fresh process gains while building the layer."""
+    script = (
+        "import resource, sys\n"
+        "from hqnn_core.config import CircuitConfig\n"
+        "from hqnn_core.learning.layer import QuantumLayer\n"
+        "cfg = CircuitConfig(n_qubits=int(sys.argv[1]), encoding='amplitude')\n"
+        "QuantumLayer(CircuitConfig(n_qubits=2))\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "QuantumLayer(cfg)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(n_qubits)], cwd=ROOT, text=True,
+                          capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = int(done.stdout.strip().splitlines()[-1])
+    estimated = resources.construction_bytes(CircuitConfig(n_qubits=n_qubits,
+                                                           encoding="amplitude"))
+    assert estimated / 2 < measured < estimated * 2, (measured, estimated)
+
+
+def test_sample_count_follows_the_class_subset() -> None:
+    cfg = RunConfig(data=DataConfig(name="mnist", classes=(0, 1)))
+    assert resources.train_samples(cfg) == 12_000
+    assert resources.train_samples(RunConfig(data=DataConfig(train_size=300))) == 300
