@@ -80,7 +80,7 @@ class CircuitConfig:
     significant bit of a basis-state index).
     """
 
-    n_qubits: int = 4
+    n_qubits: int = 8
     encoding: str = "angle"
     ansatz: str = "hardware_efficient"
     layers: int = 2
@@ -169,7 +169,7 @@ class ModelConfig:
 
     kind: str = "hybrid"
     front: str = "linear"
-    hidden: int = 0
+    hidden: int = 64
     dropout: float = 0.0
     input_norm: str = "batch"
 
@@ -195,7 +195,7 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 32
-    lr: float = 0.01
+    lr: float = 0.03
     optimizer: str = "adam"
     schedule: str = "warmup_cosine"
     weight_decay: float = 0.0
@@ -206,8 +206,8 @@ class TrainConfig:
     ibm_backend: str | None = None
     warmup: float = 0.05
     decay_angles: bool = False
-    patience: int | None = 10
-    restore_best: bool = True
+    patience: int | None = None
+    restore_best: bool = False
 
     def __post_init__(self) -> None:
         _int_range("train", "epochs", self.epochs, 1, 10_000)

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "data": {"name": "digits", "train_size": 240, "test_size": 120, "val_fraction": 0.2},
     "circuit": {"n_qubits": 4, "layers": 1},
-    "train": {"epochs": 20, "batch_size": 24, "lr": 0.2, "seed": 3, "patience": 3},
+    "model": {"hidden": 0},
+    "train": {"epochs": 20, "batch_size": 24, "lr": 0.2, "seed": 3, "patience": 3,
+              "restore_best": True},
 }
 
 
@@ -215,3 +217,12 @@ def test_twin_uses_the_same_recipe():
     assert twin.train == cfg.train and twin.model.input_norm == cfg.model.input_norm
     model = build_model(twin, n_classes=10, image_shape=(1, 8, 8))
     assert any(isinstance(m, FeatureNorm) for m in model.modules())
+
+
+def test_default_recipe_learns_digits_at_a_reduced_size():
+    """The studio default (nothing tuned) on 600 digits for 12 epochs: ~92% (measured)."""
+    cfg = RunConfig.from_dict({"data": {"train_size": 600}, "train": {"epochs": 12}})
+    assert cfg.model == RunConfig().model and cfg.circuit == RunConfig().circuit
+    result = fit(cfg)
+    assert result.metrics["test_accuracy"] >= 0.88
+    assert result.metrics["n_test"] > 300  # the full digits test split

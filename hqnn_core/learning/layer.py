@@ -32,8 +32,8 @@ from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
 from hqnn_core.simulator.threads import scoped, threads_for
 
 BACKENDS = ("exact", "aer", "ibm")
-# Circuit weights start uniform in (-r, r): "uniform" the whole circle, "small" near 0 (so the
-# ansatz starts close to its entanglers alone and gradients do not vanish with depth).
+# Circuit weights start uniform in (-r, r): "uniform" the whole circle; "small" near 0 (the ansatz
+# then starts close to its entanglers alone, against barren plateaus in deep circuits).
 INIT_RANGES = {"uniform": math.pi, "small": 0.1 * math.pi}
 SCALED_ENCODINGS = ("angle", "dense_angle", "iqp")  # encodings whose inputs are angles
 DEFAULT_MAX_STATE_BYTES = 8 * 2**30

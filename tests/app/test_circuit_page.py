@@ -15,7 +15,7 @@ def test_renders_the_default_circuit_with_counts_and_exports(
         open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("circuit.py")
     assert not at.exception
-    assert metric(at, "Qubits") == "4"
+    assert metric(at, "Qubits") == "8"  # the default circuit (8 qubits since the recipe)
     assert int(metric(at, "Parameters")) > 4
     assert len(at.image) >= 2  # the circuit and its transpiled version
     assert int(metric(at, "Two-qubit gates on device")) >= 1
