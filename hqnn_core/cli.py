@@ -1,8 +1,10 @@
-"""The ``hqnn`` command line: train, eval and predict.
+"""The ``hqnn`` command line: train, eval, predict, sweep and compare.
 
     hqnn train CONFIG.json --out RUN_DIR [--resume]   # Ctrl-C saves a checkpoint, exit 130
     hqnn eval RUN_DIR                                 # accuracy and confusion matrix
     hqnn predict RUN_DIR IMAGE...                     # top class and probabilities per image
+    hqnn sweep SPEC.json [--out DIR] [--address ADDR] [--resume]    # hqnn_core.sweeps.cli
+    hqnn compare SPEC.json [--out DIR] [--address ADDR] [--resume]  # equal-budget comparison
 
 Errors a user can cause print one sentence to stderr: exit 2 for a bad configuration or
 arguments, 1 for anything else (missing data, corrupt run folder, unreadable image).
@@ -137,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("run_dir", type=Path)
     pr.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
     pr.set_defaults(func=_predict)
+    from hqnn_core.sweeps.cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
+from hqnn_core.data.images import read_image
 from hqnn_core.errors import HqnnError
 from hqnn_core.learning.inference import Classification
 from hqnn_core.learning.runs import LoadedRun, RunStore, load_run
@@ -19,6 +22,9 @@ from hqnn_ui.session import runs_root
 log = logging.getLogger(__name__)
 
 PICKER_KEY = "classify_model"
+UPLOAD_KEY = "classify_upload"
+SOURCE_KEY = "classify_source"  # "draw" or "upload": what the person touched last
+DRAWN_KEY = "classify_drawn"  # digest of the last drawing seen
 VIEW_PIXELS = 160
 
 
@@ -92,3 +98,41 @@ def answer_view(answer: Classification) -> None:
         model_view(answer)
     st.plotly_chart(class_probability_figure(answer.probabilities, answer.class_names),
                     key="class_probabilities")
+
+
+def _mark_upload() -> None:
+    """The uploader changed: an added file is now what the person touched last."""
+    st.session_state[SOURCE_KEY] = "upload"
+
+
+def upload_input() -> Any:
+    """The file uploader; adding a file makes it the input until the canvas is drawn on."""
+    return st.file_uploader("An image (PNG, JPEG, …)", type=None, key=UPLOAD_KEY,
+                            on_change=_mark_upload)
+
+
+def chosen_input(drawing: np.ndarray | None, upload: Any) -> tuple[Any, str]:
+    """Whatever the person touched last, drawing or upload, and one line saying which.
+
+    A new stroke makes the drawing the input, a new file the upload; when the last one
+    touched is empty (the canvas cleared, the file removed) the other one is used.
+    """
+    digest = None if drawing is None else hashlib.sha1(drawing.tobytes()).hexdigest()
+    if digest != st.session_state.get(DRAWN_KEY):
+        st.session_state[DRAWN_KEY] = digest
+        if digest is not None:
+            st.session_state[SOURCE_KEY] = "draw"
+    source = st.session_state.get(SOURCE_KEY, "draw")
+    if source == "upload" and upload is None:
+        source = "draw"
+    if source == "draw" and drawing is None and upload is not None:
+        source = "upload"
+    if source == "upload":
+        other = "; draw on the canvas to classify your drawing instead" if drawing is not None \
+            else ""
+        return read_image(upload.getvalue()), f"Classifying your upload **{upload.name}**{other}."
+    if drawing is None:
+        return None, ""
+    other = (f"; your upload {upload.name} is set aside until you upload a file again"
+             if upload is not None else "")
+    return drawing, f"Classifying your drawing{other}."

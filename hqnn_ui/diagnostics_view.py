@@ -1,111 +1,82 @@
 """Streamlit piece of the Circuit page: can this circuit learn? (before any training)
 
-On a button press the engine computes, with sizes capped so it takes seconds: the
-gradient variance over random initialisations as qubits and layers grow (barren
-plateaus), and expressibility and entangling capability against depth. Results are
-cached per circuit family and shown until the circuit changes.
+A button starts (or finds) the shared background job of ``hqnn_core.studio.diagnostics``;
+a fragment polls it with a progress bar and never computes on the script thread; then
+the gradient variance as qubits and layers grow (barren plateaus), the fidelity
+histogram against Haar's, and expressibility / entangling capability against depth.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
-
 import streamlit as st
 
 from hqnn_core.config import CircuitConfig
-from hqnn_core.diagnostics import expressibility as expr
-from hqnn_core.diagnostics.gradients import gradient_variance_grid
-from hqnn_core.errors import HqnnError
+from hqnn_core.studio import diagnostics as jobs
 from hqnn_core.viz.diagnostics import (expressibility_figure, fidelity_histogram_figure,
                                        gradient_variance_figure)
 
-RESULT_KEY = "circuit_diagnostics"
-QUBITS = tuple(range(2, 11))
-DEPTHS = (1, 2, 4, 8)
-GRADIENT_SAMPLES = 100
-PAIRS = 2000
-MAX_DEPTH = 8
-
-
-def _family(circuit: CircuitConfig) -> dict:
-    """The circuit without its size: what the qubit/layer sweeps keep fixed."""
-    return dataclasses.replace(circuit, n_qubits=4, layers=1).to_dict()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _gradients(family: dict) -> list[list[float]]:
-    grid = gradient_variance_grid(CircuitConfig.from_dict(family), QUBITS, DEPTHS,
-                                  n_samples=GRADIENT_SAMPLES)
-    return grid.tolist()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _expressibility(circuit_cfg: dict) -> dict:
-    circuit = CircuitConfig.from_dict(circuit_cfg)
-    depths = list(range(1, max(4, min(circuit.layers, MAX_DEPTH)) + 1))
-    results = expr.expressibility_by_layers(circuit, depths, n_pairs=PAIRS)
-    chosen = results[min(circuit.layers, len(results)) - 1]
-    return {"layers": depths, "kl": [r.kl for r in results],
-            "entangling": [r.entangling for r in results], "fidelities": chosen.fidelities}
-
-
-def _sized(circuit: CircuitConfig) -> CircuitConfig:
-    """The circuit capped to what the diagnostics compute (10 qubits, 8 layers)."""
-    return dataclasses.replace(circuit, n_qubits=min(circuit.n_qubits, expr.MAX_QUBITS),
-                               layers=min(circuit.layers, MAX_DEPTH))
+POLL_SECONDS = 0.5
 
 
 def diagnostics_view(circuit: CircuitConfig) -> None:
-    """The button, then the barren-plateau and expressibility plots for this circuit."""
+    """The button, then progress or the barren-plateau and expressibility plots."""
     st.subheader("Before training: can this circuit learn?")
     st.caption("Computed by the engine from random parameters, no data needed. Gradients "
                "that vanish as qubits grow (a barren plateau) make training stall; "
                "expressibility says how evenly the circuit covers the space of states "
                "(Sim, Johnson & Aspuru-Guzik 2019).")
-    sized = _sized(circuit)
-    key = sized.to_dict()
-    if st.button("Compute the diagnostics", icon=":material/monitoring:",
-                 key="circuit_diagnostics_button"):
-        started = time.perf_counter()
-        try:
-            with st.spinner("Sampling random circuits…"):
-                results = {"gradients": _gradients(_family(sized)),
-                           "expressibility": _expressibility(key)}
-        except HqnnError as exc:
-            st.warning(str(exc))
-            return
-        results["seconds"] = time.perf_counter() - started
-        st.session_state[RESULT_KEY] = (key, results)
-    stored = st.session_state.get(RESULT_KEY)
-    if stored is None or stored[0] != key:
-        st.caption("Press the button: it takes a few seconds and runs again for each new "
-                   "circuit.")
+    pressed = st.button("Compute the diagnostics", icon=":material/monitoring:",
+                        key="circuit_diagnostics_button")
+    job = jobs.diagnostics_job(circuit, start=pressed)
+    if job is None:
+        st.caption("Press the button: it samples a few thousand random circuits in the "
+                   "background and is kept for this circuit family.")
         return
-    _show(sized, circuit, stored[1])
+    finished = job.snapshot().finished
+    st.fragment(_panel, run_every=None if finished else POLL_SECONDS)(job, circuit, finished)
 
 
-def _show(sized: CircuitConfig, circuit: CircuitConfig, results: dict) -> None:
-    if sized != circuit:
-        st.caption(f"Computed at {sized.n_qubits} qubits and {sized.layers} layers (the "
-                   "largest the diagnostics sample in seconds).")
-    e = results["expressibility"]
+def _panel(job: jobs.DiagnosticsJob, circuit: CircuitConfig, was_finished: bool) -> None:
+    snap = job.snapshot()
+    if snap.error:
+        st.warning(snap.error)
+        return
+    if not snap.finished:
+        st.progress(snap.done / snap.total,
+                    text=f"Sampling random circuits… {snap.done} of {snap.total} settings")
+        return
+    if not was_finished:
+        st.rerun()  # the whole page once: stop polling, show the plots
+    _show(job, circuit, snap)
+
+
+def _show(job: jobs.DiagnosticsJob, circuit: CircuitConfig,
+          snap: jobs.DiagnosticsSnapshot) -> None:
+    sized = job.circuit
+    if (sized.n_qubits, sized.layers) != (circuit.n_qubits, circuit.layers):
+        st.caption(f"Expressibility and entangling capability are computed at "
+                   f"{sized.n_qubits} qubits and {sized.layers} layers: beyond "
+                   f"{jobs.EXPRESSIBILITY_QUBITS} qubits Haar-random fidelities all fall in "
+                   "the first bin, and the samples would take long.")
+    e = snap.expressibility
     index = e["layers"].index(sized.layers)
     c = st.columns(3)
     c[0].metric("Expressibility (KL from Haar)", f"{e['kl'][index]:.3f}",
                 help="Lower = closer to Haar-random states; 0 is perfectly expressive.")
     c[1].metric("Entangling capability Q", f"{e['entangling'][index]:.2f}",
                 help="Mean Meyer-Wallach measure: 0 = product states, 1 = maximal.")
-    c[2].metric("Computed in", f"{results['seconds']:.1f} s")
+    c[2].metric("Computed in", f"{snap.seconds:.1f} s",
+                help="In the background, once per circuit family for every session.")
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Gradient variance** — Var[∂⟨Z₀⟩/∂θ] over {GRADIENT_SAMPLES} random "
-                    "initialisations, mean over the angles θ")
-        st.plotly_chart(gradient_variance_figure(QUBITS, DEPTHS, results["gradients"]),
+        st.markdown(f"**Gradient variance** — Var[∂⟨Z₀⟩/∂θ] over {jobs.GRADIENT_SAMPLES} "
+                    "random initialisations, mean over the angles θ")
+        st.plotly_chart(gradient_variance_figure(job.qubits, jobs.DEPTHS, snap.gradients),
                         key="diag_gradients")
     with right:
-        st.markdown(f"**Fidelities of {PAIRS} random pairs** at {sized.layers} "
-                    f"layer{'s' if sized.layers != 1 else ''}, against Haar's")
+        st.markdown(f"**Fidelities of {jobs.PAIRS} random pairs** at {sized.n_qubits} qubits "
+                    f"and {sized.layers} layer{'s' if sized.layers != 1 else ''}, against "
+                    "Haar's")
         st.plotly_chart(fidelity_histogram_figure(e["fidelities"], sized.n_qubits),
                         key="diag_fidelity")
     st.plotly_chart(expressibility_figure(e["layers"], e["kl"], e["entangling"]),

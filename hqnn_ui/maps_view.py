@@ -26,9 +26,7 @@ def learning_map_view(snap: JobSnapshot) -> None:
     epochs = sorted({f.epoch for frames in maps.values() for f in frames})
     epoch = epochs[-1]
     if not snap.active and len(epochs) > 1:
-        if st.session_state.get(EPOCH_KEY) not in epochs:
-            st.session_state[EPOCH_KEY] = epochs[-1]
-        epoch = st.select_slider("Epoch", epochs, key=EPOCH_KEY,
+        epoch = st.select_slider("Epoch", epochs, value=epochs[-1], key=EPOCH_KEY,
                                  help="0 is before training.")
     for column, (label, frames) in zip(st.columns(len(maps)), maps.items()):
         frame = next((f for f in reversed(frames) if f.epoch <= epoch), frames[0])

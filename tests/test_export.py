@@ -6,7 +6,9 @@ import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 
+from hqnn_core.circuits.build import build_circuit
 from hqnn_core.circuits.export import circuit_stats, from_qpy_bytes, to_qasm3, to_qpy_bytes
+from hqnn_core.config import CircuitConfig
 
 
 @pytest.fixture()
@@ -66,3 +68,27 @@ def test_png_drawing(circuit: QuantumCircuit) -> None:
     from hqnn_core.circuits.export import to_png
 
     assert to_png(circuit).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("cfg", [CircuitConfig(n_qubits=n, encoding="amplitude", layers=2)
+                                 for n in (3, 5)] + [
+    CircuitConfig(n_qubits=5, encoding="iqp", layers=2, reupload=True),
+    CircuitConfig(n_qubits=4, encoding="dense_angle", layers=3)])
+def test_symbolic_terms_counts_the_decomposed_circuits_terms(cfg: CircuitConfig) -> None:
+    """The size limit's measure against the parameters in every decomposed gate angle."""
+    from hqnn_core.circuits.export import symbolic_terms
+
+    circuit = build_circuit(cfg).circuit.decompose(gates_to_decompose=["amplitude_encoding"])
+    terms = sum(len(p.parameters) for inst in circuit.data for p in inst.operation.params
+                if hasattr(p, "parameters"))
+    assert terms <= symbolic_terms(cfg) <= 2 * terms
+
+
+def test_the_heavy_limits_refuse_in_one_sentence() -> None:
+    from hqnn_core.circuits.export import build_refusal, heavy_work_refusal
+
+    assert heavy_work_refusal(CircuitConfig(n_qubits=8, encoding="amplitude")) is None
+    text = heavy_work_refusal(CircuitConfig(n_qubits=9, encoding="amplitude"))
+    assert text and "\n" not in text and "30,000" in text
+    assert build_refusal(CircuitConfig(n_qubits=16, encoding="amplitude")) is None
+    assert "70,000" in build_refusal(CircuitConfig(n_qubits=17, encoding="amplitude"))

@@ -135,3 +135,36 @@ def test_shipped_demo_models_load_and_are_small(folder):
     assert len(run.class_names) == 10 and run.model.quantum_layer is not None
     probs = run.predict_tensor(torch.zeros(2, *run.image_shape))
     assert probs.shape == (2, 10)
+
+
+def test_tags_fill_the_sweep_column_and_survive_a_rebuild(tmp_path):
+    store = RunStore(tmp_path)
+    tagged = store.new_run_dir(_cfg(), tags={"sweep": "s1", "trial": "t0"})
+    plain = store.new_run_dir(_cfg())
+    assert [r.id for r in store.list(sweep="s1")] == [tagged.name]
+    assert store.get(tagged.name).tags == {"sweep": "s1", "trial": "t0"}
+    assert store.get(plain.name).sweep is None and store.get(plain.name).tags == {}
+    (tmp_path / "index.sqlite").unlink()
+    assert [r.id for r in store.list(sweep="s1")] == [tagged.name]
+    again = store.new_run_dir(_cfg(), run_id=tagged.name, exist_ok=True)
+    assert again == tagged
+    with pytest.raises(RunError):
+        store.new_run_dir(_cfg(), run_id="../escape")
+
+
+def test_an_index_written_before_tags_keeps_working(tmp_path):
+    store = RunStore(tmp_path)
+    run_dir = store.new_run_dir(_cfg(), tags={"sweep": "s2"})
+    (tmp_path / "index.sqlite").unlink()
+    old = sqlite3.connect(tmp_path / "index.sqlite")  # the schema of the first release
+    old.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT, path TEXT, created REAL, "
+                "dataset TEXT, kind TEXT, encoding TEXT, n_qubits INTEGER, status TEXT, "
+                "test_accuracy REAL, train_seconds REAL)")
+    old.execute("INSERT INTO runs VALUES (?, 'x', ?, 1.0, 'digits', 'hybrid', 'angle', 3, "
+                "'completed', 0.5, 1.0)", (run_dir.name, str(run_dir)))
+    old.commit()
+    old.close()
+    info = store.get(run_dir.name)
+    assert info.status == "completed" and info.sweep is None  # old row, read as it was
+    store.refresh(run_dir.name)
+    assert store.get(run_dir.name).sweep == "s2"

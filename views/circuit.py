@@ -7,7 +7,8 @@ import dataclasses
 import streamlit as st
 
 from hqnn_core.circuits.build import build_circuit
-from hqnn_core.circuits.export import circuit_stats, to_png, to_qasm3, to_qpy_bytes
+from hqnn_core.circuits.export import (build_refusal, circuit_stats, export_circuit,
+                                       heavy_work_refusal, to_png)
 from hqnn_core.config import (ANSATZE, ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, MEASUREMENTS,
                               ROTATIONS, CircuitConfig)
 from hqnn_core.errors import HqnnError
@@ -17,13 +18,13 @@ from hqnn_ui.diagnostics_view import diagnostics_view
 
 SECTION = "circuit"
 DEVICE_KEY = "circuit_device"
+MAX_ROUTED_GATES = 1000  # two-qubit gates routed onto a device while you wait (~1 s)
 
 
-@st.cache_data(max_entries=64, show_spinner="Building the circuit…")
-def circuit_files(circuit_cfg: dict) -> dict:
-    """Stats and exports of the circuit a config describes (cached per config)."""
-    qc = build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit
-    return {"stats": circuit_stats(qc), "qasm3": to_qasm3(qc), "qpy": to_qpy_bytes(qc)}
+@st.cache_data(max_entries=64, show_spinner="Counting the circuit…")
+def circuit_counts(circuit_cfg: dict) -> dict:
+    """Depth and gate counts of the circuit a config describes (cached per config)."""
+    return circuit_stats(build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit)
 
 
 @st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
@@ -51,10 +52,26 @@ def show_stats(stats: dict) -> None:
                                             for name, n in stats["gate_counts"].items()))
 
 
-def show_device(circuit_cfg: dict, n_qubits: int) -> None:
+def downloads(circuit: CircuitConfig) -> None:
+    """OpenQASM 3 and QPY downloads, built only when clicked, in Streamlit's worker thread."""
+    columns = st.columns(2)
+    columns[0].download_button("Download OpenQASM 3", lambda: export_circuit(circuit, "qasm3"),
+                               "circuit.qasm", mime="text/plain", icon=":material/download:",
+                               on_click="ignore")
+    columns[1].download_button("Download QPY", lambda: export_circuit(circuit, "qpy"),
+                               "circuit.qpy", mime="application/octet-stream",
+                               icon=":material/download:", on_click="ignore")
+
+
+def show_device(circuit_cfg: dict, n_qubits: int, two_qubit_gates: int) -> None:
     """The transpiled circuit and its two-qubit gate count on a chosen fake IBM device."""
     from hqnn_core.backends.devices import fake_device_qubits, list_fake_devices
 
+    if two_qubit_gates > MAX_ROUTED_GATES:
+        st.info(f"This circuit has {two_qubit_gates:,} two-qubit gates, more than the "
+                f"{MAX_ROUTED_GATES:,} the studio routes onto a device while you wait; use "
+                "fewer layers or a sparser entanglement to see it transpiled.")
+        return
     devices = [d for d in list_fake_devices() if fake_device_qubits(d) >= n_qubits]
     if not devices:
         st.info(f"No fake IBM device has {n_qubits} qubits.")
@@ -111,17 +128,20 @@ else:
     forms.remember_widgets(SECTION, circuit.to_dict())
     st.subheader("The network around the circuit")
     state.set_config(model_choice(dataclasses.replace(cfg, circuit=circuit)))
-    files = circuit_files(circuit.to_dict())
     st.subheader("The circuit")
-    show_stats(files["stats"])
-    drawing_view(circuit, files["stats"]["gates"])
-    downloads = st.columns(2)
-    downloads[0].download_button("Download OpenQASM 3", files["qasm3"], "circuit.qasm",
-                                 mime="text/plain", icon=":material/download:",
-                                 on_click="ignore")
-    downloads[1].download_button("Download QPY", files["qpy"], "circuit.qpy",
-                                 mime="application/octet-stream", icon=":material/download:",
-                                 on_click="ignore")
-    diagnostics_view(circuit)
-    st.subheader("On a fake IBM device")
-    show_device(circuit.to_dict(), circuit.n_qubits)
+    too_big = build_refusal(circuit)
+    if too_big:
+        st.info(too_big)
+    else:
+        stats = circuit_counts(circuit.to_dict())
+        show_stats(stats)
+        drawing_view(circuit, stats["gates"])
+        refusal = heavy_work_refusal(circuit)
+        if refusal:
+            st.info(refusal)
+        else:
+            downloads(circuit)
+        diagnostics_view(circuit)
+        if not refusal:
+            st.subheader("On a fake IBM device")
+            show_device(circuit.to_dict(), circuit.n_qubits, stats["two_qubit_gates"])

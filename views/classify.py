@@ -4,10 +4,11 @@ quantum state inside it."""
 import streamlit as st
 
 from hqnn_core.errors import HqnnError
-from hqnn_core.data.images import read_image
 from hqnn_core.learning.inference import classify_image
+from hqnn_ui import state
 from hqnn_ui.canvas import drawing_input
-from hqnn_ui.classify_view import answer_view, load_model, model_picker
+from hqnn_ui.classify_view import (answer_view, chosen_input, load_model, model_picker,
+                                   upload_input)
 from hqnn_ui.steps_view import step_through_view
 
 st.title("Classify")
@@ -26,8 +27,8 @@ try:
         with draw_tab:
             drawing = drawing_input("classify_canvas")
         with upload_tab:
-            upload = st.file_uploader("An image (PNG, JPEG, …)", type=None, key="classify_upload")
-    image = read_image(upload.getvalue()) if upload is not None else drawing
+            upload = upload_input()
+    image, which = chosen_input(drawing, upload)
     answer = classify_image(run, image) if image is not None else None
 except HqnnError as exc:
     st.error(str(exc))
@@ -37,8 +38,9 @@ with answer_column:
     if answer is None or answer.blank:
         st.info("Draw a digit on the black canvas (white ink), or upload an image.")
     else:
-        if upload is None:
-            st.session_state["last_drawing"] = answer.model_input
+        st.markdown(which)
+        if image is drawing:
+            st.session_state[state.LAST_DRAWING_KEY] = answer.model_input
         answer_view(answer)
 if answer is not None and not answer.blank:
     if answer.statevector is None:

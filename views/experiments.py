@@ -1,7 +1,9 @@
 """Experiments: every run in the run index; select runs to compare their learning curves,
-download a run's configuration and weights, reproduce it from the command line, delete it."""
+name and tag a run, download its configuration and weights, reproduce it from the command
+line, delete it."""
 
 import hashlib
+from pathlib import Path
 from datetime import datetime
 
 import pandas as pd
@@ -10,24 +12,41 @@ import streamlit as st
 from hqnn_core.learning.checkpoint import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, read_json
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.studio.experiments import (chart_labels, display_name, person_tags,
+                                          portable_config, rename, reproduce_command)
 from hqnn_ui import state
 from hqnn_ui.runs import list_runs, run_store
+from hqnn_ui.sidebar import circuit_label
 
 CONFIRM_KEY = "experiments_confirm_delete"
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def circuit_of(config_path: str, stamp: float) -> str:
+    """The whole circuit of a run in one line (qubits, encoding, ansatz, layers, ...)."""
+    try:
+        return circuit_label(RunConfig.from_json(Path(config_path)))
+    except HqnnError:
+        return "unreadable config.json"
 
 
 def runs_table(runs: list) -> pd.DataFrame:
     """One row per run, in the order of ``runs``."""
     return pd.DataFrame([{
-        "run": r.name,
+        "run": label,
+        "tags": ", ".join(person_tags(r)),
         "dataset": r.dataset,
-        "circuit": f"{r.n_qubits} qubits · {r.encoding}",
+        "circuit": circuit_of(str(r.path / CONFIG_FILE), _stamp(r.path / CONFIG_FILE)),
         "kind": r.kind,
         "accuracy": r.test_accuracy,
         "time (s)": r.train_seconds,
         "status": r.status,
         "created": datetime.fromtimestamp(r.created),
-    } for r in runs])
+    } for r, label in zip(runs, chart_labels(runs))])
+
+
+def _stamp(path) -> float:
+    return path.stat().st_mtime if path.is_file() else 0.0
 
 
 def table_key(runs: list) -> str:
@@ -37,17 +56,17 @@ def table_key(runs: list) -> str:
 
 
 def learning_curves(chosen: list) -> None:
-    """The learning curves of the selected runs, side by side in one figure."""
+    """The learning curves of the selected runs, one line each even when names repeat."""
     from hqnn_core.viz.training import learning_curves_figure
 
     histories = {}
-    for run in chosen:
+    for run, label in zip(chosen, chart_labels(chosen)):
         try:
             metrics = read_json(run.path / METRICS_FILE)
         except HqnnError:
             continue
         if metrics.get("history"):
-            histories[run.name] = metrics["history"]
+            histories[label] = metrics["history"]
     if histories:
         st.plotly_chart(learning_curves_figure(histories), key="experiments_curves")
     else:
@@ -61,7 +80,7 @@ def delete_control(run) -> None:
             st.session_state[CONFIRM_KEY] = run.id
             st.rerun()
         return
-    st.warning(f"Delete run {run.name} and all its files? This cannot be undone.")
+    st.warning(f"Delete run {display_name(run)} and all its files? This cannot be undone.")
     yes, no = st.columns(2)
     if yes.button("Yes, delete it", type="primary", key="experiments_delete_yes"):
         try:
@@ -72,16 +91,34 @@ def delete_control(run) -> None:
         if st.session_state.get(state.SELECTED_RUN_KEY) == str(run.path):
             del st.session_state[state.SELECTED_RUN_KEY]
         st.session_state.pop(CONFIRM_KEY, None)
-        st.toast(f"Deleted run {run.name}.")
+        st.toast(f"Deleted run {display_name(run)}.")
         st.rerun()
     if no.button("Cancel", key="experiments_delete_no"):
         st.session_state.pop(CONFIRM_KEY, None)
         st.rerun()
 
 
+def name_and_tags(run) -> None:
+    """Fields to name the run and tag it; Save writes them into the run's tags.json."""
+    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    name = left.text_input("Name", value=run.tags.get("name", ""), placeholder=run.name,
+                           key=f"experiments_name_{run.id}")
+    tags = middle.text_input("Tags (comma-separated)", value=run.tags.get("tags", ""),
+                             key=f"experiments_tags_{run.id}", placeholder="baseline, 4 qubits")
+    if right.button("Save name and tags", key="experiments_rename"):
+        try:
+            rename(run_store(), run, name, tags)
+        except HqnnError as exc:
+            st.error(str(exc))
+        else:
+            st.toast("Saved.")
+            st.rerun()
+
+
 def run_details(run) -> None:
-    """Downloads, the command line that reproduces the run, and its configuration."""
-    st.subheader(f"Run {run.name}")
+    """Name and tags, downloads, the command line that reproduces the run, its configuration."""
+    st.subheader(f"Run {display_name(run)}")
+    name_and_tags(run)
     config_path, weights_path = run.path / CONFIG_FILE, run.path / WEIGHTS_FILE
     try:
         cfg = RunConfig.from_saved(read_json(config_path))
@@ -89,8 +126,10 @@ def run_details(run) -> None:
         st.error(str(exc))
         return
     c = st.columns(3)
-    c[0].download_button("Download config.json", cfg.to_json(), "config.json",
-                         mime="application/json", icon=":material/download:", on_click="ignore")
+    c[0].download_button("Download config.json", portable_config(cfg).to_json(), "config.json",
+                         mime="application/json", icon=":material/download:", on_click="ignore",
+                         help="With the data folder as an absolute path, so it trains the same "
+                              "from any folder.")
     if weights_path.is_file():
         c[1].download_button("Download model.safetensors", weights_path.read_bytes(),
                              "model.safetensors", mime="application/octet-stream",
@@ -100,8 +139,9 @@ def run_details(run) -> None:
     if c[2].button("Use this configuration", icon=":material/tune:", key="experiments_use"):
         state.set_config(cfg)
         st.toast("The studio now uses this run's configuration.")
-    st.markdown("Reproduce it from the command line:")
-    st.code(f"hqnn train config.json --out runs/{run.id}", language="bash")
+    st.markdown("Reproduce it from the command line, in the folder of the downloaded "
+                "config.json (a new run folder beside this one):")
+    st.code(reproduce_command(run, run_store()), language="bash")
     with st.expander("Configuration"):
         st.json(cfg.to_dict())
     delete_control(run)

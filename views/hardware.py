@@ -9,12 +9,11 @@ import streamlit as st
 
 from hqnn_core.backends import ibm
 from hqnn_core.studio import hardware as compare
-from hqnn_core.config import CircuitConfig, RunConfig
-from hqnn_core.backends.devices import (device_summary, fake_device_qubits, list_fake_devices,
-                               transpile_for_device)
+from hqnn_core.config import RunConfig
+from hqnn_core.backends.devices import device_summary, fake_device_qubits, list_fake_devices
 from hqnn_core.errors import HqnnError
 from hqnn_ui.classify_view import load_model
-from hqnn_ui.state import current_config
+from hqnn_ui.state import LAST_DRAWING_KEY, SELECTED_RUN_KEY, current_config
 
 TOKEN_KEY = "hardware_token"  # the password widget's own key; never copied elsewhere
 REAL_DEVICES_KEY = "hardware_real_devices"
@@ -47,9 +46,10 @@ def account_section() -> str | None:
 
 
 def devices_section(n_qubits: int) -> str:
-    """The fake devices (and real ones, once listed) with their figures; returns the choice."""
+    """The fake devices with at least ``n_qubits`` (and real ones, once listed); the choice."""
     st.subheader("Devices")
     fakes = [d for d in list_fake_devices() if fake_device_qubits(d) >= n_qubits]
+    st.caption(f"Fake devices with at least {n_qubits} qubits, as the compared model needs.")
     device = st.selectbox("Fake device (offline, with its noise model)", fakes,
                           index=fakes.index("FakeManilaV2") if "FakeManilaV2" in fakes else 0)
     summary = device_summary(device)
@@ -63,21 +63,11 @@ def devices_section(n_qubits: int) -> str:
     return device
 
 
-@st.cache_data(max_entries=32, show_spinner="Transpiling for the device…")
-def transpiled(circuit_cfg: dict, device: str) -> dict:
-    """Depth, two-qubit count, layout and operations of the circuit on a device (cached)."""
-    from hqnn_core.circuits.build import build_circuit
-
-    result = transpile_for_device(build_circuit(CircuitConfig.from_dict(circuit_cfg)).circuit,
-                                  device, seed=0)
-    return {"depth": result.depth, "two_qubit": result.two_qubit_count,
-            "layout": result.layout, "ops": result.op_counts}
-
-
 def transpile_section(subject: compare.Subject, device: str) -> None:
-    """The current circuit transpiled for the device: depth and two-qubit count."""
+    """The compared layer's circuit transpiled for the device: depth and two-qubit count."""
     st.subheader(f"The circuit on {device}")
-    result = transpiled(subject.layer.config.to_dict(), device)
+    with st.spinner("Transpiling for the device…"):
+        result = compare.transpile_summary(subject.layer.circuit, device)
     cols = st.columns(3)
     cols[0].metric("Depth", result["depth"])
     cols[1].metric("Two-qubit gates", result["two_qubit"])
@@ -87,10 +77,10 @@ def transpile_section(subject: compare.Subject, device: str) -> None:
 
 def choose_subject(cfg: RunConfig) -> compare.Subject:
     """The input (test image or last drawing) and the model (selected run or bare layer)."""
-    run_path = st.session_state.get("selected_run")
+    run_path = st.session_state.get(SELECTED_RUN_KEY)
     run = load_model(str(run_path)) if run_path and Path(str(run_path)).is_dir() else None
     data = run.config.data if run is not None else cfg.data
-    drawing = st.session_state.get("last_drawing")
+    drawing = st.session_state.get(LAST_DRAWING_KEY)
     sources = ["A test image"] + (["The last drawing from Classify"] if drawing is not None else [])
     source = st.radio("Input", sources, horizontal=True)
     if source == sources[0]:
@@ -112,14 +102,18 @@ def show_rows(rows: list, labels: list[str]) -> None:
     st.bar_chart(table.set_index("backend")[labels].T, stack=False)
 
 
-@st.fragment(run_every=2.0)
 def jobs_section() -> None:
-    """Hardware jobs in flight and finished, polled every two seconds."""
-    jobs = st.session_state.get(JOBS_KEY, [])
-    if not jobs:
-        return
+    """Hardware jobs in flight and finished, polled every two seconds while one runs."""
+    jobs = st.session_state.get(JOBS_KEY)
+    if jobs:
+        polling = jobs.poll_seconds
+        st.fragment(show_jobs, run_every=polling)(jobs, polling=polling is not None)
+
+
+def show_jobs(jobs: compare.HardwareJobs, *, polling: bool) -> None:
+    """Each job's last status and, once done, its results; a full rerun when none runs."""
     st.subheader("Jobs")
-    for number, (job, labels) in enumerate(jobs, start=1):
+    for number, job in enumerate(jobs, start=1):
         snap = job.snapshot()
         last = snap["events"][-1] if snap["events"] else {"status": "STARTING"}
         queue = last.get("queue_position")
@@ -128,16 +122,18 @@ def jobs_section() -> None:
         if snap["error"]:
             st.error(snap["error"])
         if snap["rows"]:
-            show_rows(snap["rows"], labels)
+            show_rows(snap["rows"], job.labels)
+    if polling and jobs.poll_seconds is None:
+        st.rerun()  # the last job finished: redraw the page once, without the poller
 
 
 st.title("Hardware")
 cfg = current_config()
 try:
     token = account_section()
-    device = devices_section(cfg.circuit.n_qubits)
     st.subheader("Classify one input on several backends")
     subject = choose_subject(cfg)
+    device = devices_section(subject.layer.n_qubits)  # the compared model's qubits
     transpile_section(subject, device)
     shots = st.number_input("Shots", min_value=100, max_value=100_000, value=2000, step=100)
     if st.button("Compare backends", type="primary"):
@@ -154,8 +150,9 @@ try:
                                "devices need a token and queue like any job.")
     if st.button("Submit to IBM Quantum Runtime"):
         job = compare.HardwareJob(subject.layer, subject.features, target, head=subject.head,
-                                  shots=int(shots), seed=cfg.train.seed)
-        st.session_state.setdefault(JOBS_KEY, []).append((job.start(token), subject.labels))
+                                  shots=int(shots), seed=cfg.train.seed, labels=subject.labels)
+        jobs = st.session_state.setdefault(JOBS_KEY, compare.HardwareJobs())
+        jobs.add(job).start(token)
 except HqnnError as exc:
     st.error(str(exc))
 jobs_section()

@@ -4,10 +4,13 @@ Every parameterized gate of a layer's ``gate_angle_circuit`` is ``exp(-i φ P / 
 Pauli generator ``P`` (``program.SHIFT_RULE_GATES``), so the two-term rule is exact:
 ``d f / d φ_g = (f(φ + π/2 e_g) - f(φ - π/2 e_g)) / 2``.
 
-When a gradient is needed, the forward pass sends the unshifted angles and all ``2G``
-shifted copies of every sample, ``B * (2G + 1)`` parameter sets, to the backend in one call
-(one broadcast circuit), keeps the Jacobian ``(B, G, K)`` and the backward pass is a single
-contraction. Without a gradient only the ``B`` unshifted sets are run.
+When a gradient is needed, the forward pass sends the unshifted angles and ``2S`` shifted
+copies of every sample, ``B * (2S + 1)`` parameter sets, to the backend in one call (one
+broadcast circuit), keeps the Jacobian ``(B, G, K)`` and the backward pass is a single
+contraction. ``S`` counts the angles that need a gradient: all ``G`` by default; a layer
+passes only those that depend on its trained weights or on inputs that require a gradient
+(an encoding gate of images needs no shift). Without a gradient only the ``B`` unshifted
+sets are run.
 """
 
 from __future__ import annotations
@@ -26,26 +29,35 @@ Evaluate = Callable[[np.ndarray], np.ndarray]  # (M, G) float64 angles -> (M, K)
 SHIFT = math.pi / 2
 
 
-def shifted_angles(angles: np.ndarray) -> np.ndarray:
-    """``(B, G)`` angles -> ``(B, 2G + 1, G)``: unshifted, then +π/2 on each g, then -π/2."""
+def shifted_angles(angles: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+    """``(B, G)`` angles -> ``(B, 2S + 1, G)``: unshifted, then +π/2 on each shifted column,
+    then -π/2 (``columns``: the S column indices to shift, default all G)."""
     batch, n_gates = angles.shape
-    eye = np.eye(n_gates) * SHIFT  # (G, G)
-    stacked = np.empty((batch, 2 * n_gates + 1, n_gates))
+    shifts = np.eye(n_gates)[np.arange(n_gates) if columns is None else columns] * SHIFT
+    n_shifted = shifts.shape[0]
+    stacked = np.empty((batch, 2 * n_shifted + 1, n_gates))
     stacked[:, 0] = angles
-    stacked[:, 1 : n_gates + 1] = angles[:, None, :] + eye[None]
-    stacked[:, n_gates + 1 :] = angles[:, None, :] - eye[None]
+    stacked[:, 1 : n_shifted + 1] = angles[:, None, :] + shifts[None]
+    stacked[:, n_shifted + 1 :] = angles[:, None, :] - shifts[None]
     return stacked
 
 
-def values_and_jacobian(evaluate: Evaluate, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs ``(B, K)`` and parameter-shift Jacobian ``(B, G, K)`` from one backend call."""
+def values_and_jacobian(evaluate: Evaluate, angles: np.ndarray,
+                        columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs ``(B, K)`` and parameter-shift Jacobian ``(B, G, K)`` from one backend call;
+    columns not in ``columns`` (default: all) get a zero Jacobian and cost nothing."""
     batch, n_gates = angles.shape
-    stacked = shifted_angles(angles)  # (B, 2G+1, G)
-    results = evaluate(stacked.reshape(-1, n_gates))  # (B*(2G+1), K)
-    results = results.reshape(batch, 2 * n_gates + 1, -1)
-    plus = results[:, 1 : n_gates + 1]  # (B, G, K)
-    minus = results[:, n_gates + 1 :]  # (B, G, K)
-    return results[:, 0], (plus - minus) / 2.0
+    stacked = shifted_angles(angles, columns)  # (B, 2S+1, G)
+    n_shifted = (stacked.shape[1] - 1) // 2
+    results = evaluate(stacked.reshape(-1, n_gates))  # (B*(2S+1), K)
+    results = results.reshape(batch, 2 * n_shifted + 1, -1)
+    plus = results[:, 1 : n_shifted + 1]  # (B, S, K)
+    minus = results[:, n_shifted + 1 :]  # (B, S, K)
+    if columns is None:
+        return results[:, 0], (plus - minus) / 2.0
+    jacobian = np.zeros((batch, n_gates, results.shape[2]))
+    jacobian[:, columns] = (plus - minus) / 2.0
+    return results[:, 0], jacobian
 
 
 class ParameterShift(torch.autograd.Function):
@@ -53,10 +65,10 @@ class ParameterShift(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, angles: torch.Tensor,  # type: ignore[override]
-                evaluate: Evaluate) -> torch.Tensor:
+                evaluate: Evaluate, columns: np.ndarray | None = None) -> torch.Tensor:
         values = angles.detach().cpu().to(torch.float64).numpy()
-        if angles.requires_grad:
-            out, jacobian = values_and_jacobian(evaluate, values)
+        if angles.requires_grad and (columns is None or len(columns)):
+            out, jacobian = values_and_jacobian(evaluate, values, columns)
             ctx.save_for_backward(
                 torch.as_tensor(jacobian, dtype=angles.dtype, device=angles.device))
         else:
@@ -68,9 +80,9 @@ class ParameterShift(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         (jacobian,) = ctx.saved_tensors
         if jacobian is None:
-            return None, None
+            return None, None, None
         grad = torch.einsum("bk,bgk->bg", grad_out.to(jacobian.dtype), jacobian)  # (B, G)
-        return grad, None
+        return grad, None, None
 
 
 class ShiftRunner(nn.Module):
@@ -83,8 +95,13 @@ class ShiftRunner(nn.Module):
         self.n_outputs = n_outputs
         self.name = name
 
-    def forward(self, angles: torch.Tensor) -> torch.Tensor:
-        """Run the circuit for every row of ``angles``; differentiable by parameter shift."""
+    def forward(self, angles: torch.Tensor,
+                needs_gradient: np.ndarray | None = None) -> torch.Tensor:
+        """Run the circuit for every row of ``angles``; differentiable by parameter shift.
+
+        ``needs_gradient`` (``(G,)`` bool) names the angles worth shifting; the others get
+        a zero gradient. Default: every angle.
+        """
         if angles.dim() != 2 or angles.shape[1] != self.n_angles:
             raise ShapeError(
                 f"The {self.name} runner expects gate angles of shape (batch, {self.n_angles}), "
@@ -92,7 +109,8 @@ class ShiftRunner(nn.Module):
             )
         if angles.shape[0] == 0:
             return angles.new_zeros((0, self.n_outputs))
-        return ParameterShift.apply(angles, self.executor)
+        columns = None if needs_gradient is None else np.flatnonzero(needs_gradient)
+        return ParameterShift.apply(angles, self.executor, columns)
 
     def extra_repr(self) -> str:
         return f"{self.name}, angles={self.n_angles}, outputs={self.n_outputs}"

@@ -220,7 +220,8 @@ class QuantumLayer(torch.nn.Module):
         """Outputs (..., n_outputs) for features (..., n_features)."""
         flat, lead = self._check(x)
         if self._runner is not None:
-            out = self._runner(self.gate_angles(flat))
+            angles = self.gate_angles(flat)
+            out = self._runner(angles, self._needs_shift(flat))
         else:
             out = self._exact(self.input_values(flat))
         return out if lead == (out.shape[0],) else out.reshape(*lead, self.n_outputs)
@@ -293,3 +294,10 @@ class QuantumLayer(torch.nn.Module):
         block.batched = True
         self._gate_angle_circuit = qc
         self._gate_angle_block = block
+        self._angle_uses = (np.abs(parsed.a_w).sum(1) > 0, parsed.depends_on_inputs)
+
+    def _needs_shift(self, x: torch.Tensor) -> np.ndarray:
+        """(G,) bool: the gate angles that carry a gradient — those of weights that require
+        one, and those of inputs when ``x`` requires one (parameter shift skips the rest)."""
+        uses_weights, uses_inputs = self._angle_uses
+        return (uses_weights & self.weights.requires_grad) | (uses_inputs & x.requires_grad)

@@ -2,13 +2,15 @@
 
 A run folder holds ``config.json`` (everything needed to rebuild the run),
 ``metrics.json`` (status, test accuracy, train seconds, history, confusion matrix),
-``model.safetensors`` and, while it can be resumed, ``checkpoint.safetensors``. The
+``model.safetensors``, while it can be resumed, ``checkpoint.safetensors``, and
+optionally ``tags.json`` (string tags, e.g. ``{"sweep": id}`` for a sweep's trials). The
 folders are the truth; ``root/index.sqlite`` is a cache of their summaries that is
 rebuilt from the folders whenever it is missing or corrupt.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -17,7 +19,7 @@ import sqlite3
 import time
 import uuid
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,14 +36,39 @@ from hqnn_core.learning.model import Classifier, build_model
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.sqlite"
+TAGS_FILE = "tags.json"
 TERMINAL = ("completed", "stopped", "failed")
 _COLUMNS = ("id", "name", "path", "created", "dataset", "kind", "encoding", "n_qubits",
-            "status", "test_accuracy", "train_seconds")
+            "status", "test_accuracy", "train_seconds", "sweep", "tags")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, name TEXT, path TEXT, "
     "created REAL, dataset TEXT, kind TEXT, encoding TEXT, n_qubits INTEGER, status TEXT, "
-    "test_accuracy REAL, train_seconds REAL)"
+    "test_accuracy REAL, train_seconds REAL, sweep TEXT, tags TEXT)"
 )
+#: Columns added after the first release; older index files get them by ALTER TABLE.
+_ADDED_COLUMNS = {"sweep": "TEXT", "tags": "TEXT"}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns an index file written by an older hqnn lacks."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for column, kind in _ADDED_COLUMNS.items():
+        if column not in have:
+            try:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another process added it just now
+                if "duplicate column" not in str(exc):
+                    raise
+    conn.commit()
+
+
+def read_tags(run_dir: str | Path) -> dict[str, str]:
+    """The run's ``tags.json`` as a dict (empty when the run has none)."""
+    path = Path(run_dir) / TAGS_FILE
+    if not path.is_file():
+        return {}
+    tags = read_json(path)
+    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
 
 
 def default_runs_root() -> Path:
@@ -64,6 +91,8 @@ class RunInfo:
     status: str
     test_accuracy: float | None
     train_seconds: float | None
+    sweep: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def _summary(run_dir: Path, run_id: str, created: float | None = None) -> dict[str, Any]:
@@ -72,12 +101,14 @@ def _summary(run_dir: Path, run_id: str, created: float | None = None) -> dict[s
     if (run_dir / METRICS_FILE).exists():
         metrics = read_json(run_dir / METRICS_FILE)
     name = run_id.split("-", 2)[-1] if run_id.count("-") >= 2 else run_id
+    tags = read_tags(run_dir)
     return {
         "id": run_id, "name": name, "path": str(run_dir.resolve()),
         "created": created if created is not None else (run_dir / CONFIG_FILE).stat().st_mtime,
         "dataset": cfg.data.name, "kind": cfg.model.kind, "encoding": cfg.circuit.encoding,
         "n_qubits": cfg.circuit.n_qubits, "status": metrics.get("status", "created"),
         "test_accuracy": metrics.get("test_accuracy"), "train_seconds": metrics.get("train_seconds"),
+        "sweep": tags.get("sweep"), "tags": json.dumps(tags, sort_keys=True) if tags else None,
     }
 
 
@@ -95,6 +126,7 @@ class RunStore:
                 return self._rebuild_connection()
             conn = sqlite3.connect(self.index_path, timeout=10)
             conn.execute(_SCHEMA)
+            _migrate(conn)
             conn.execute("SELECT count(*) FROM runs").fetchone()
             return conn
         except sqlite3.DatabaseError:
@@ -142,18 +174,31 @@ class RunStore:
         conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES "
                      f"({', '.join('?' * len(_COLUMNS))})", [row[c] for c in _COLUMNS])
 
-    def new_run_dir(self, cfg: RunConfig, name: str | None = None) -> Path:
-        """Create an indexed run folder holding ``cfg``'s config.json; returns its path."""
+    def new_run_dir(self, cfg: RunConfig, name: str | None = None, *,
+                    tags: dict[str, str] | None = None, run_id: str | None = None,
+                    exist_ok: bool = False) -> Path:
+        """Create an indexed run folder holding ``cfg``'s config.json; returns its path.
+
+        ``tags`` are written to ``tags.json`` (a ``"sweep"`` tag fills the index's sweep
+        column); ``run_id`` names the folder instead of a fresh timestamped id, and with
+        ``exist_ok`` an existing folder of that id is reused (a resumed sweep trial).
+        """
         from hqnn_core.learning.checkpoint import atomic_write_json
 
         label = re.sub(r"[^A-Za-z0-9_.]+", "_", name or f"{cfg.data.name}_{cfg.model.kind}")
-        run_id = f"{time.strftime('%Y%m%d_%H%M%S')}-{uuid.uuid4().hex[:6]}-{label[:40]}"
+        if run_id is None:
+            run_id = f"{time.strftime('%Y%m%d_%H%M%S')}-{uuid.uuid4().hex[:6]}-{label[:40]}"
+        elif re.fullmatch(r"[A-Za-z0-9_.-]{1,120}", run_id) is None:
+            raise RunError(f"{run_id!r} is not a valid run id (letters, digits, _ . - only).")
         run_dir = self.root / run_id
         try:
-            run_dir.mkdir(parents=True)
+            run_dir.mkdir(parents=True, exist_ok=exist_ok)
         except OSError as exc:
             raise RunError(f"Cannot create the run folder {run_dir}: {exc.strerror}.") from exc
-        atomic_write_json(run_dir / CONFIG_FILE, cfg.to_dict())
+        if not (exist_ok and (run_dir / CONFIG_FILE).exists()):
+            atomic_write_json(run_dir / CONFIG_FILE, cfg.to_dict())
+        if tags:
+            atomic_write_json(run_dir / TAGS_FILE, {str(k): str(v) for k, v in tags.items()})
         with closing(self._connect()) as conn:
             self._upsert(conn, run_dir, created=time.time())
             conn.commit()
@@ -169,12 +214,13 @@ class RunStore:
         return self.get(run_id)
 
     def list(self, *, dataset: str | None = None, kind: str | None = None,
-             status: str | None = None) -> list[RunInfo]:
+             status: str | None = None, sweep: str | None = None) -> list[RunInfo]:
         """Runs, newest first, optionally filtered; unfinished runs are re-read from disk."""
         with closing(self._connect()) as conn:
             self._sync(conn)
             where, args = [], []
-            for column, value in (("dataset", dataset), ("kind", kind), ("status", status)):
+            for column, value in (("dataset", dataset), ("kind", kind), ("status", status),
+                                  ("sweep", sweep)):
                 if value is not None:
                     where.append(f"{column} = ?")
                     args.append(value)
@@ -207,10 +253,24 @@ class RunStore:
         """``load_run`` of one run of this store."""
         return load_run(self.root / run_id)
 
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> RunInfo:
+        """Replace the run's ``tags.json`` (no file when empty); returns its new index row."""
+        from hqnn_core.learning.checkpoint import atomic_write_json
+
+        run_dir = self.root / run_id
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise RunError(f"There is no run {run_id!r} in {self.root}; list the runs to pick one.")
+        if tags:
+            atomic_write_json(run_dir / TAGS_FILE, {str(k): str(v) for k, v in tags.items()})
+        else:
+            (run_dir / TAGS_FILE).unlink(missing_ok=True)
+        return self.refresh(run_id)
+
 
 def _info(row: Sequence[Any]) -> RunInfo:
     values = dict(zip(_COLUMNS, row))
     values["path"] = Path(values["path"])
+    values["tags"] = json.loads(values["tags"]) if values["tags"] else {}
     return RunInfo(**values)
 
 

@@ -3,7 +3,10 @@
 ``local_comparison`` runs offline backends at once: the exact engine, noiseless Aer with
 shots, and a noisy fake device (raw and readout-mitigated results from the same samples).
 ``HardwareJob`` runs the same input on IBM Quantum (or a fake device in local testing mode)
-in a worker thread that records job status for the UI to poll; it never calls Streamlit.
+in a worker thread (``background.BackgroundJob``) that records job status for the UI to
+poll; ``HardwareJobs`` keeps a bounded list of them and says whether the page must still
+poll. ``transpile_summary`` is the layer's own circuit on a device. Nothing here calls
+Streamlit.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -23,10 +27,13 @@ from hqnn_core.backends import make_executor
 from hqnn_core.backends.mitigation import raw_and_mitigated
 from hqnn_core.config import CircuitConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.studio.background import BackgroundJob
 
 logger = logging.getLogger(__name__)
 
 Head = Callable[[Tensor], Tensor]  # quantum outputs (1, K) -> class scores (1, C)
+MAX_JOBS = 5  # hardware jobs a page keeps (running ones are never dropped)
+POLL_SECONDS = 2.0  # how often the page re-reads jobs while one is running
 
 
 @dataclass
@@ -138,65 +145,119 @@ def comparison_table(rows: list[BackendResult], labels: list[str]) -> list[dict[
     return records
 
 
-@dataclass
-class HardwareJob:
+class HardwareJob(BackgroundJob):
     """One input on IBM Quantum in a worker thread; ``snapshot()`` is safe to poll."""
 
-    layer: Any
-    features: Tensor
-    ibm_backend: str | None
-    head: Head | None = None
-    shots: int = 4000
-    seed: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _events: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    _rows: list[BackendResult] = field(default_factory=list, repr=False)
-    _error: str | None = None
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    what = "The hardware run"
+    thread_name = "hqnn-hardware"
+
+    def __init__(self, layer: Any, features: Tensor, ibm_backend: str | None, *,
+                 head: Head | None = None, shots: int = 4000, seed: int = 0,
+                 labels: list[str] | None = None) -> None:
+        super().__init__()
+        self.layer, self.features, self.ibm_backend = layer, features, ibm_backend
+        self.head, self.shots, self.seed = head, shots, seed
+        self.labels = labels if labels is not None else output_labels(layer)
+        self._events: list[dict[str, Any]] = []
+        self._rows: list[BackendResult] = []
+        self._error: str | None = None
 
     def _status(self, info: dict[str, Any]) -> None:
         with self._lock:
             self._events.append(dict(info))
 
     def _work(self, token: str | None) -> None:
+        executor = make_executor(self.layer, backend="ibm", ibm_backend=self.ibm_backend,
+                                 shots=self.shots, seed=self.seed, token=token,
+                                 status_callback=self._status)
         try:
-            executor = make_executor(self.layer, backend="ibm", ibm_backend=self.ibm_backend,
-                                     shots=self.shots, seed=self.seed, token=token,
-                                     status_callback=self._status)
             rows = sampled_rows(executor, _angles(self.layer, self.features),
                                 executor.backend.name, self.head, mitigate=True)
-            with self._lock:
-                self._rows = rows
-        except HqnnError as exc:
-            with self._lock:
-                self._error = str(exc)
-        except Exception as exc:  # report, never crash the page's poller
-            logger.exception("Hardware comparison failed")
-            with self._lock:
-                self._error = f"The hardware run failed ({type(exc).__name__}): {exc}"
+        finally:
+            executor.close()
+        with self._lock:
+            self._rows = rows
+
+    def _failed(self, message: str) -> None:
+        with self._lock:
+            self._error = message
 
     def start(self, token: str | None = None) -> "HardwareJob":
         """Start the worker thread (once); ``token`` lives only in that thread's call."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._work, args=(token,),
-                                            name="hqnn-hardware", daemon=True)
-            self._thread.start()
+            self._launch(token)
         return self
-
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for the worker (tests and the CLI)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def snapshot(self) -> dict[str, Any]:
         """``running``, the job status events so far, result rows and an error message."""
         with self._lock:
-            return {
-                "running": self._thread is not None and self._thread.is_alive(),
-                "events": list(self._events),
-                "rows": list(self._rows),
-                "error": self._error,
-            }
+            return {"running": self.running, "events": list(self._events),
+                    "rows": list(self._rows), "error": self._error}
+
+
+class HardwareJobs:
+    """The jobs a page has submitted, newest last: at most ``limit``, oldest finished dropped."""
+
+    def __init__(self, limit: int = MAX_JOBS) -> None:
+        self.limit = limit
+        self._jobs: list[HardwareJob] = []
+
+    def add(self, job: HardwareJob) -> HardwareJob:
+        """Keep ``job``; refuses (one sentence) while ``limit`` jobs are still running."""
+        if sum(j.running for j in self._jobs) >= self.limit:
+            raise HqnnError(f"{self.limit} hardware jobs are still running; wait for one to "
+                            "finish before submitting another.")
+        self._jobs.append(job)
+        while len(self._jobs) > self.limit:
+            oldest = next(j for j in self._jobs[:-1] if not j.running)
+            self._jobs.remove(oldest)
+        return job
+
+    def __iter__(self) -> Iterator[HardwareJob]:
+        return iter(list(self._jobs))
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __getitem__(self, index: int) -> HardwareJob:
+        return self._jobs[index]
+
+    @property
+    def poll_seconds(self) -> float | None:
+        """``POLL_SECONDS`` while a job is running, else None (nothing left to poll)."""
+        return POLL_SECONDS if any(j.running for j in self._jobs) else None
+
+
+_TRANSPILED: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_TRANSPILED_LOCK = threading.Lock()
+
+
+def _fingerprint(circuit: Any) -> str:
+    """The circuit's instructions as text: equal for equal circuits built twice."""
+    return repr([(inst.operation.name, [circuit.find_bit(q).index for q in inst.qubits],
+                  [str(p) for p in inst.operation.params]) for inst in circuit.data])
+
+
+def transpile_summary(circuit: Any, device: str) -> dict[str, Any]:
+    """Depth, two-qubit count, layout and operations of ``circuit`` on a fake device (cached).
+
+    Pass the layer's own ``layer.circuit``: a layer built ``from_circuit`` has no config.
+    """
+    from hqnn_core.backends.devices import transpile_for_device
+
+    key = (_fingerprint(circuit), device)
+    with _TRANSPILED_LOCK:
+        if key in _TRANSPILED:
+            _TRANSPILED.move_to_end(key)
+            return _TRANSPILED[key]
+    result = transpile_for_device(circuit, device, seed=0)
+    summary = {"depth": result.depth, "two_qubit": result.two_qubit_count,
+               "layout": list(result.layout), "ops": dict(result.op_counts)}
+    with _TRANSPILED_LOCK:
+        _TRANSPILED[key] = summary
+        while len(_TRANSPILED) > 32:
+            _TRANSPILED.popitem(last=False)
+    return summary
 
 
 @dataclass

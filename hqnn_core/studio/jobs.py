@@ -1,6 +1,7 @@
 """Background training jobs for the UI: one worker thread, a stop event, a progress record.
 
-A ``TrainingJob`` runs :func:`hqnn_core.learning.training.fit` in a daemon thread. The worker only
+A ``TrainingJob`` (a ``background.BackgroundJob``) runs :func:`hqnn_core.learning.training.fit`
+in a daemon thread. The worker only
 writes to a lock-protected progress record; readers call :meth:`TrainingJob.snapshot`,
 which copies that record under the lock, so a page can poll it at any time. With
 ``twin=True`` the classical twin (:func:`hqnn_core.learning.model.twin_config`) is trained after
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,14 +26,16 @@ import torch
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
-from hqnn_core.qiskit_thread import load_qiskit
+from hqnn_core.studio.background import BackgroundJob
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("queued", "running", "stopping", "stopped", "completed", "failed")
 ACTIVE = ("queued", "running", "stopping")
 QUANTUM, TWIN = "quantum", "classical twin"
-MAX_MISCLASSIFIED = 24
+# Misclassified test images an Evaluation keeps for the gallery (metrics.json lists up to
+# learning.training.MAX_MISCLASSIFIED of them by index; the images are held in memory here).
+GALLERY_IMAGES = 24
 
 
 @dataclass(frozen=True)
@@ -132,28 +135,10 @@ class JobSnapshot:
         return out
 
 
-class _Progress:
-    """Mutable per-model record, only touched with the job's lock held."""
-
-    def __init__(self, label: str, epochs: int) -> None:
-        self.label = label
-        self.epoch = 0
-        self.epochs = epochs
-        self.step = 0
-        self.total_steps = 0
-        self.elapsed = 0.0
-        self.batches: list[dict[str, Any]] = []
-        self.epochs_history: list[dict[str, Any]] = []
-        self.run_dir: Path | None = None
-        self.done = False
-        self.evaluation: Evaluation | None = None
-
-    def freeze(self) -> ModelProgress:
-        return ModelProgress(label=self.label, epoch=self.epoch, epochs=self.epochs,
-                             step=self.step, total_steps=self.total_steps,
-                             elapsed=self.elapsed, batches=list(self.batches),
-                             epochs_history=list(self.epochs_history), run_dir=self.run_dir,
-                             done=self.done, evaluation=self.evaluation)
+def _copy(progress: ModelProgress) -> ModelProgress:
+    """A snapshot of a progress record whose history lists the worker keeps appending to."""
+    return replace(progress, batches=list(progress.batches),
+                   epochs_history=list(progress.epochs_history))
 
 
 def _record(event: Any) -> dict[str, Any]:
@@ -163,7 +148,7 @@ def _record(event: Any) -> dict[str, Any]:
 
 
 def evaluation_from_metrics(metrics: dict[str, Any], x_test: torch.Tensor,
-                            *, limit: int = MAX_MISCLASSIFIED) -> Evaluation | None:
+                            *, limit: int = GALLERY_IMAGES) -> Evaluation | None:
     """The test report ``fit`` wrote into ``metrics``, with the misclassified images."""
     if metrics.get("confusion_matrix") is None:
         return None
@@ -177,35 +162,29 @@ def evaluation_from_metrics(metrics: dict[str, Any], x_test: torch.Tensor,
                       misclassified_pred=np.asarray([w["pred"] for w in wrong], dtype=np.int64))
 
 
-def _one_sentence(exc: BaseException) -> str:
-    """A user-facing sentence for an exception raised inside the worker."""
-    if isinstance(exc, HqnnError):
-        return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"Training failed unexpectedly ({type(exc).__name__}: {text}); see the server log."
-
-
-class TrainingJob:
+class TrainingJob(BackgroundJob):
     """Train ``cfg`` (and optionally its classical twin) in a background daemon thread."""
+
+    what = "Training"
+    thread_name = "hqnn-training"
 
     def __init__(self, cfg: RunConfig, runs_root: Path, *, twin: bool = False,
                  callbacks: Sequence[Callable[[Any], None]] = ()) -> None:
         """``callbacks`` also receive every ``TrainEvent`` (in the worker thread)."""
+        super().__init__()
         self.cfg = cfg
         self.runs_root = Path(runs_root)
         self.twin = twin
         self._extra_callbacks = tuple(callbacks)
-        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._status = "queued"
         self._error: str | None = None
         self._message = "Waiting to start."
         self._segment_start = 0.0
         self._segment_step0 = 0
-        self._progress = {QUANTUM: _Progress(QUANTUM, cfg.train.epochs)}
+        self._progress = {QUANTUM: ModelProgress(QUANTUM, epochs=cfg.train.epochs)}
         if twin:
-            self._progress[TWIN] = _Progress(TWIN, cfg.train.epochs)
+            self._progress[TWIN] = ModelProgress(TWIN, epochs=cfg.train.epochs)
         self._trackers: dict[str, Any] = {}  # label -> EmbeddingTracker, made with the data
 
     @property
@@ -229,19 +208,12 @@ class TrainingJob:
                 self._message = "Stopping after the current batch."
             self._stop.set()
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker; True if it has finished."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return thread is None or not thread.is_alive()
-
     def resume(self) -> None:
         """Continue a stopped job from its last checkpoint in a new worker thread."""
         with self._lock:
             if self._status != "stopped":
                 raise HqnnError(f"Only a stopped run can be resumed; this one is {self._status}.")
-            if self._thread is not None and self._thread.is_alive():
+            if self.running:
                 raise HqnnError("The previous worker is still finishing; try again in a moment.")
             self._stop = threading.Event()
             self._launch(resume=True)
@@ -249,8 +221,8 @@ class TrainingJob:
     def snapshot(self) -> JobSnapshot:
         """A consistent copy of the progress record, safe to read from any thread."""
         with self._lock:
-            quantum = self._progress[QUANTUM].freeze()
-            twin = self._progress[TWIN].freeze() if TWIN in self._progress else None
+            quantum = _copy(self._progress[QUANTUM])
+            twin = _copy(self._progress[TWIN]) if TWIN in self._progress else None
             maps = {label: t.frames() for label, t in self._trackers.items()}
             return JobSnapshot(status=self._status, quantum=quantum, twin=twin,
                                eta_seconds=self._eta(), error=self._error,
@@ -260,13 +232,10 @@ class TrainingJob:
 
     def _launch(self, *, resume: bool) -> None:
         """Create and start the worker thread (lock held)."""
-        load_qiskit()
         self._status = "running"
         self._error = None
         self._message = "Resuming from the last checkpoint." if resume else "Loading data."
-        self._thread = threading.Thread(target=self._work, args=(resume,), daemon=True,
-                                        name="hqnn-training")
-        self._thread.start()
+        super()._launch(resume)
 
     def _eta(self) -> float | None:
         """Seconds left for the model being trained, from this segment's pace (lock held)."""
@@ -284,9 +253,9 @@ class TrainingJob:
     def _callback(self, label: str):
         def on_event(event: Any) -> None:
             with self._lock:
-                p = self._progress[label]
-                p.epoch = min(p.epochs, event.epoch + 1)  # 1-based epoch under way
-                p.step, p.total_steps, p.elapsed = event.step, event.total_steps, event.elapsed
+                epoch = min(self._progress[label].epochs, event.epoch + 1)  # 1-based, under way
+                p = self._update(label, epoch=epoch, step=event.step,
+                                 total_steps=event.total_steps, elapsed=event.elapsed)
                 if event.kind == "start":
                     self._segment_start, self._segment_step0 = time.monotonic(), p.step
                     self._message = f"Training the {label} model."
@@ -304,40 +273,45 @@ class TrainingJob:
         from hqnn_core.learning.model import twin_config
         from hqnn_core.learning.training import fit
 
-        try:
-            data = load_dataset(self.cfg.data)
-            plan = [(QUANTUM, self.cfg)]
-            if self.twin:
-                plan.append((TWIN, twin_config(self.cfg)))
-            for label, cfg in plan:
+        data = load_dataset(self.cfg.data)
+        plan = [(QUANTUM, self.cfg)]
+        if self.twin:
+            plan.append((TWIN, twin_config(self.cfg)))
+        for label, cfg in plan:
+            with self._lock:
+                progress = self._progress[label]
+                done, run_dir, again = progress.done, progress.run_dir, progress.step > 0
+            if done:
+                continue
+            if self._stop.is_set():
+                self._finish("stopped", "Stopped; press Resume to continue.")
+                return
+            if run_dir is None:
+                run_dir = self._new_run_dir(cfg)
                 with self._lock:
-                    progress = self._progress[label]
-                    done, run_dir, again = progress.done, progress.run_dir, progress.step > 0
-                if done:
-                    continue
-                if self._stop.is_set():
-                    self._finish("stopped", "Stopped; press Resume to continue.")
-                    return
-                if run_dir is None:
-                    run_dir = self._new_run_dir(cfg)
-                    with self._lock:
-                        progress.run_dir = run_dir
-                callbacks = (self._callback(label), self._tracker(label, data),
-                             *self._extra_callbacks)
-                result = fit(cfg, run_dir=run_dir, callbacks=callbacks, stop_event=self._stop,
-                             resume=resume and again, data=data)
-                if result.status == "stopped":
-                    self._finish("stopped", "Stopped; press Resume to continue.")
-                    return
-                evaluation = evaluation_from_metrics(result.metrics, data.x_test)
-                with self._lock:
-                    progress.done, progress.evaluation = True, evaluation
-                    progress.step = max(progress.step, progress.total_steps)
-                    resume = False
-            self._finish("completed", "Training finished.")
-        except Exception as exc:  # the worker must report every failure, never die silently
-            log.exception("Training job failed")
-            self._finish("failed", _one_sentence(exc), error=True)
+                    self._update(label, run_dir=run_dir)
+            callbacks = (self._callback(label), self._tracker(label, data),
+                         *self._extra_callbacks)
+            result = fit(cfg, run_dir=run_dir, callbacks=callbacks, stop_event=self._stop,
+                         resume=resume and again, data=data)
+            if result.status == "stopped":
+                self._finish("stopped", "Stopped; press Resume to continue.")
+                return
+            evaluation = evaluation_from_metrics(result.metrics, data.x_test)
+            with self._lock:
+                progress = self._progress[label]
+                self._update(label, done=True, evaluation=evaluation,
+                             step=max(progress.step, progress.total_steps))
+            resume = False
+        self._finish("completed", "Training finished.")
+
+    def _failed(self, message: str) -> None:
+        self._finish("failed", message, error=True)
+
+    def _update(self, label: str, **changes: Any) -> ModelProgress:
+        """Replace fields of one model's progress record (lock held)."""
+        progress = self._progress[label] = replace(self._progress[label], **changes)
+        return progress
 
     def _tracker(self, label: str, data: Any) -> Any:
         """The model's live map of a fixed test subset (one per model, kept across resumes)."""

@@ -88,9 +88,12 @@ def fidelity_histogram_figure(fidelities: Any, n_qubits: int) -> go.Figure:
                          marker_color=_ACCENT, width=1.0 / BINS))
     fig.add_trace(go.Scatter(x=centres, y=haar_bin_probabilities(n_qubits), mode="lines",
                              name="Haar random", line=dict(color=_HAAR, width=3)))
+    shown = np.flatnonzero((counts > 0) | (haar_bin_probabilities(n_qubits) > 1e-3))
+    right = max(0.2, edges[shown.max() + 1] if len(shown) else 1.0)  # zoom onto the mass
     fig.update_layout(xaxis_title="fidelity |⟨ψ(θ)|ψ(φ)⟩|²", yaxis_title="share of pairs",
                       height=280, margin=dict(l=10, r=10, t=10, b=10), bargap=0,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0))
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0),
+                      xaxis_range=[0.0, float(right)])
     return fig
 
 
@@ -116,8 +119,9 @@ def embedding_figure(frame: Any, class_names: Sequence[str], *, title: str = "")
                                                                               color=colour)),
                 hovertemplate=f"class %{{customdata}}, predicted {name}<extra></extra>"))
     a, b = frame.explained
-    fig.update_layout(title=dict(text=title, x=0.0), height=360,
+    fig.update_layout(title=dict(text=title, x=0.0), height=420,
                       margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       xaxis_title=f"PC 1 ({a:.0%} of the readout's variance)",
-                      yaxis_title=f"PC 2 ({b:.0%})", legend=dict(title="true class"))
+                      yaxis_title=f"PC 2 ({b:.0%})",
+                      legend=dict(title="true class", orientation="h", yanchor="top", y=-0.18))
     return fig

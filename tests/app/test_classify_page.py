@@ -116,3 +116,38 @@ def test_the_digits_demo_is_the_default_and_reads_a_drawn_one(studio_on) -> None
     at.session_state[f"{CANVAS}__injected"] = drawn_one()
     at.run()
     assert [m.value for m in at.metric if m.label == "Prediction"] == ["1"]
+
+
+def png_of_a_zero() -> bytes:
+    """A PNG of a drawn 0 (white ring on black)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(image).ellipse((70, 40, 210, 240), outline=255, width=20)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def said(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown if m.value.startswith("Classifying"))
+
+
+def test_whatever_was_touched_last_is_classified_and_the_page_says_which(
+        studio_on, trained_runs: dict[str, Path]) -> None:
+    at = studio_on(trained_runs["hybrid"])
+    at.session_state[f"{CANVAS}__injected"] = drawn_one()
+    at.run()
+    assert said(at).startswith("Classifying your drawing")
+    at.file_uploader(key="classify_upload").upload("zero.png", png_of_a_zero(), "image/png")
+    at.run()
+    assert not at.exception
+    assert said(at).startswith("Classifying your upload **zero.png**")
+    wider = drawn_one()
+    wider[50:230, 100:180, :3] = 255
+    at.session_state[f"{CANVAS}__injected"] = wider  # a new stroke after the upload
+    at.run()
+    assert said(at).startswith("Classifying your drawing; your upload zero.png is set aside")
+    assert tuple(at.session_state["last_drawing"].shape) == (1, 8, 8)

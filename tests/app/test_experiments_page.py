@@ -47,7 +47,9 @@ def test_table_lists_the_runs(runs_dir: Path, open_page: Callable[[str], AppTest
     table = at.dataframe[0].value
     assert len(table) == 2
     assert sorted(table["accuracy"]) == [0.8, 0.9]
-    assert set(table["circuit"]) == {"3 qubits · angle", "5 qubits · angle"}
+    circuit = CircuitConfig()
+    whole = f"{circuit.ansatz} ×{circuit.layers} · {circuit.entanglement} · {circuit.measurement}"
+    assert set(table["circuit"]) == {f"3 qubits · angle · {whole}", f"5 qubits · angle · {whole}"}
 
 
 def test_selecting_runs_compares_them_and_offers_downloads(
@@ -58,7 +60,8 @@ def test_selecting_runs_compares_them_and_offers_downloads(
     assert not at.exception
     assert len(at.get("plotly_chart")) == 1
     assert at.session_state["selected_run"] == str(newest.resolve())
-    assert f"hqnn train config.json --out runs/{newest.name}" in [c.value for c in at.code]
+    command = next(c.value for c in at.code if c.value.startswith("hqnn train"))
+    assert command == f"hqnn train config.json --out {runs_dir.resolve() / newest.name}-again"
     labels = {b.label for b in at.get("download_button")}
     assert labels == {"Download config.json", "Download model.safetensors"}
 
@@ -74,3 +77,26 @@ def test_deleting_asks_first(runs_dir: Path, open_page: Callable[[str], AppTest]
     assert not run_dir.exists()
     assert any("No runs yet" in i.value for i in at.info)
     assert "selected_run" not in at.session_state
+
+
+def test_runs_sharing_a_name_stay_apart_and_can_be_named_and_tagged(
+        runs_dir: Path, open_page: Callable[[str], AppTest]) -> None:
+    """Both runs are "digits_hybrid": two curves, not one overwritten; then a person names one."""
+    first = make_run(runs_dir, 3, 0.8)
+    make_run(runs_dir, 3, 0.9)
+    at = select_rows(open_page("experiments.py"), [0, 1])
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(set(table["run"])) == 2
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert all(label in chart for label in table["run"])
+    at = select_rows(at, [1])
+    at.text_input(key=f"experiments_name_{first.name}").input("four-qubit baseline")
+    at.text_input(key=f"experiments_tags_{first.name}").input("baseline, angle")
+    at.button(key="experiments_rename").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert "four-qubit baseline" in set(table["run"])
+    assert "baseline, angle" in set(table["tags"])
+    assert RunStore(runs_dir).get(first.name).tags == {"name": "four-qubit baseline",
+                                                       "tags": "baseline, angle"}

@@ -81,3 +81,39 @@ def test_status_callback_of_an_ibm_layer() -> None:
     with torch.no_grad():
         layer(torch.rand(2, 3, generator=torch.Generator().manual_seed(0)))
     assert [s["status"] for s in seen][-1] == "DONE"
+
+
+def _recording(layer: QuantumLayer) -> list[int]:
+    """Record how many parameter sets each backend call of ``layer`` carries."""
+    seen: list[int] = []
+    inner = layer._runner.executor
+
+    def evaluate(angles):  # type: ignore[no-untyped-def]
+        seen.append(angles.shape[0])
+        return inner(angles)
+
+    layer._runner.executor = evaluate
+    return seen
+
+
+def test_parameter_shift_shifts_only_angles_that_need_a_gradient() -> None:
+    cfg = CASES[0]  # 3 RY encoding angles, then weight angles only
+    exact, aer = _pair(cfg)
+    seen = _recording(aer)
+    n_angles = aer.gate_angle_circuit.num_parameters
+    n_weight_angles = n_angles - cfg.n_qubits
+    x = _inputs(cfg)  # images: no gradient wanted
+    out_aer, out_exact = aer(x), exact(x)
+    assert seen == [3 * (2 * n_weight_angles + 1)]
+    out_aer.sum().backward()
+    out_exact.sum().backward()
+    torch.testing.assert_close(aer.weights.grad, exact.weights.grad, atol=1e-9, rtol=0)
+
+    x_aer = _inputs(cfg).requires_grad_(True)  # a front before the layer: shift inputs too
+    aer(x_aer).sum().backward()
+    assert seen[-1] == 3 * (2 * n_angles + 1)
+    aer.weights.requires_grad_(False)  # frozen weights, inputs still learn
+    aer(x_aer)
+    assert seen[-1] == 3 * (2 * cfg.n_qubits + 1)
+    aer(x)  # nothing needs a gradient
+    assert seen[-1] == 3

@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,14 +61,33 @@ def seed_a_digits_run(runs_root: Path) -> None:
     fit(cfg, run_dir=RunStore(runs_root).new_run_dir(cfg))
 
 
-@pytest.fixture(scope="module")
-def studio_url(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[str]:
-    """Base URL of a freshly started studio (its runs go to a temporary folder).
+@dataclass
+class Studio:
+    """A running ``streamlit run app.py`` server: its URL, process and log."""
 
-    The home page is opened once first so the tests do not pay for the cold imports.
-    """
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def alive(self) -> bool:
+        """Whether the server process is still running."""
+        return self.process.poll() is None
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory (Linux /proc)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def serve_studio(tmp: Path) -> Iterator[Studio]:
+    """Start a fresh studio server (runs in ``tmp/runs``); no page is requested yet."""
     port = _free_port()
-    tmp = tmp_path_factory.mktemp("studio")
     if not digits_demo_shipped():
         seed_a_digits_run(tmp / "runs")
     env = {**os.environ, "HQNN_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
@@ -77,19 +98,14 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[st
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    studio = Studio(f"http://127.0.0.1:{port}", server, log_path)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not _healthy(url):
+        while not _healthy(studio.url):
             if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+                pytest.fail(f"streamlit did not start: {studio.log()[-2000:]}")
             time.sleep(0.5)
-        context = browser.new_context(viewport=VIEWPORT)
-        warm = context.new_page()
-        warm.goto(url, timeout=STARTUP_SECONDS * 1000)
-        warm.wait_for_selector(IDLE, state="attached", timeout=STARTUP_SECONDS * 1000)
-        context.close()
-        yield url
+        yield studio
     finally:
         server.terminate()
         try:
@@ -97,6 +113,28 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[st
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory: pytest.TempPathFactory, browser) -> Iterator[str]:
+    """Base URL of a freshly started studio (its runs go to a temporary folder).
+
+    The home page is opened once first so the tests do not pay for the cold imports.
+    """
+    with serve_studio(tmp_path_factory.mktemp("studio")) as studio:
+        context = browser.new_context(viewport=VIEWPORT)
+        warm = context.new_page()
+        warm.goto(studio.url, timeout=STARTUP_SECONDS * 1000)
+        warm.wait_for_selector(IDLE, state="attached", timeout=STARTUP_SECONDS * 1000)
+        context.close()
+        yield studio.url
+
+
+@pytest.fixture()
+def fresh_studio(tmp_path: Path) -> Iterator[Studio]:
+    """A studio server of its own for one test, not yet visited by any browser."""
+    with serve_studio(tmp_path) as studio:
+        yield studio
 
 
 @pytest.fixture(scope="module")

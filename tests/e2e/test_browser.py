@@ -45,6 +45,11 @@ def screenshot(page, name: str) -> None:
     (SHOTS / f"{name}.png").write_bytes(data)
 
 
+def scroll_to_top(locator) -> None:
+    """Scroll the page so that ``locator``'s element is at the top of the viewport."""
+    locator.first.evaluate("element => element.scrollIntoView({block: 'start'})")
+
+
 def nav_links(page) -> dict[str, str]:
     """Title -> href of every page in the sidebar navigation."""
     links = page.locator('[data-testid="stSidebarNav"] a')
@@ -105,6 +110,9 @@ def test_draw_digits_and_read_the_prediction(page, studio_url: str,
     else:
         assert value in [str(d) for d in range(10)]
     screenshot(page, "classify")
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(4)  # + Bloch, basis, purity
+    scroll_to_top(page.locator("h3").filter(has_text="step by step"))
+    screenshot(page, "classify-steps")
 
     page.get_by_role("button", name="Clear").click()
     expect(prediction(page)).to_have_count(0)
@@ -132,12 +140,28 @@ def test_start_a_training_run_and_stop_it(page, browser, studio_url: str) -> Non
     other.locator('[data-testid="stAlert"]').filter(has_text="Start training").wait_for()
     other.context.close()
 
+    learning_map = page.get_by_text("What the model learns")
+    learning_map.wait_for(timeout=FIRST_BATCH_MS)
     page.get_by_role("button", name="Stop").click()
     expect(status).to_contain_text("stopped")
     assert page.locator(EXCEPTION).count() == 0
     screenshot(page, "train")
+    scroll_to_top(learning_map)
+    screenshot(page, "train-map")
 
     page.reload()
     wait_idle(page)
     expect(status).to_contain_text("stopped")
     expect(page.get_by_role("button", name="Resume")).to_be_enabled()
+
+
+def test_circuit_diagnostics_and_a_wide_circuit_step_by_step(page, studio_url: str) -> None:
+    page.goto(f"{studio_url}/circuit?circuit.n_qubits=12")
+    wait_idle(page)
+    page.get_by_role("button", name="Compute the diagnostics").click()
+    gradient = page.get_by_text("Gradient variance")
+    gradient.wait_for(timeout=FIRST_BATCH_MS)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    scroll_to_top(page.locator("h3").filter(has_text="can this circuit learn"))
+    screenshot(page, "circuit-diagnostics")

@@ -1,0 +1,129 @@
+"""Sweep specifications: parsing, JSON round trip, grids, and one-sentence errors (no Ray)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hqnn_core.errors import ConfigError
+from hqnn_core.sweeps.results import TrialRow, best_row, best_so_far
+from hqnn_core.sweeps.spec import SweepSpec
+from hqnn_core.sweeps.stats import mean_std, paired_difference, t_interval
+
+BASE = {"data": {"name": "digits", "train_size": 200}, "circuit": {"n_qubits": 3},
+        "train": {"epochs": 3}}
+
+
+def spec(**kw):
+    return SweepSpec.from_dict({"base": BASE, "space": {"train.lr": {"log_range": [0.001, 0.1]}},
+                                "trials": 4, **kw})
+
+
+def test_round_trip_and_defaults(tmp_path):
+    s = SweepSpec.from_dict({"base": BASE, "trials": 5, "space": {
+        "train.lr": {"log_range": [0.001, 0.1]}, "circuit.layers": {"range": [1, 3]},
+        "model.front": ["linear", "cnn"], "data.classes": {"choice": [[0, 1], [3, 5]]}}})
+    assert s.search == "random" and s.seeds == (1, 2, 3) and s.early_stopping is not None
+    path = tmp_path / "s.json"
+    path.write_text(s.to_json())
+    assert SweepSpec.from_json(path) == s
+    layers = next(p for p in s.space if p.key == "circuit.layers")
+    assert layers.integer and layers.grid() == [1, 2, 3]
+    cfg = s.config_for({"circuit.layers": 2, "model.front": "cnn", "data.classes": (3, 5)})
+    assert cfg.circuit.layers == 2 and cfg.model.front == "cnn" and cfg.data.classes == (3, 5)
+    assert cfg.train.epochs == 3 and s.max_epochs == 3
+
+
+def test_grid_points_and_steps():
+    s = SweepSpec.from_dict({"base": BASE, "search": "grid", "space": {
+        "train.lr": {"log_range": [0.001, 0.1], "steps": 3}, "circuit.encoding": ["angle", "iqp"]}})
+    assert s.grid_size() == 6 and s.n_trials() == 6
+    lrs = sorted({p["train.lr"] for p in s.grid_points()})
+    assert lrs == pytest.approx([0.001, 0.01, 0.1])
+    epochs = SweepSpec.from_dict({"base": BASE, "search": "grid",
+                                  "space": {"train.epochs": [2, 5]}})
+    assert epochs.max_epochs == 5
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"space": {"train.lrr": [0.1]}}, "not a field of 'train'"),
+    ({"space": {"optim.lr": [0.1]}}, "must be 'section.field'"),
+    ({"space": {"circuit.encoding": ["angle", "nope"]}}, "'nope' is not supported"),
+    ({"space": {"circuit.n_qubits": {"range": [2, 40]}}}, "does not work with the base"),
+    ({"space": {"train.lr": {"range": [0.1, 0.01]}}}, "low < high"),
+    ({"space": {"train.lr": {"log_range": [0, 0.1]}}}, "positive bounds"),
+    ({"space": {"circuit.layers": {"range": [1, 2.5]}}}, "whole-number bounds"),
+    ({"space": {"circuit.encoding": {"range": [1, 2]}}}, "not numeric"),
+    ({"space": {"train.lr": {"between": [1, 2]}}}, "exactly one of"),
+    ({"space": {"train.lr": []}}, "non-empty list"),
+    ({"search": "annealing"}, "search='annealing' is not supported"),
+    ({"trials": None}, "needs a budget"),
+    ({"trials": 0}, "at least 1"),
+    ({"minutes": -1}, "positive number"),
+    ({"seeds": [1, 1]}, "distinct"),
+    ({"colour": "red"}, "Unknown key(s) in the sweep: colour"),
+    ({"early_stopping": {"patience": 2}}, "Unknown key(s) in early_stopping"),
+    ({"search": "grid", "space": {"train.lr": {"range": [0.01, 0.1]}}}, "needs \"steps\""),
+    ({"search": "grid", "trials": 3, "space": {"train.lr": [0.1, 0.01]}}, "every one of its 2"),
+    ({"base": {**BASE, "data": {"name": "digits", "val_fraction": 0}}}, "validation split"),
+    ({"base": {"data": {"name": "nope"}}}, "data.name='nope'"),
+    ({"space": {"baseline.C": [1.0]}}, "need variant"),
+    ({"variant": "logistic", "space": {"baseline.depth": [1]}}, "not a setting of the logistic"),
+])
+def test_bad_specs_raise_one_sentence(change, words):
+    data = {"base": BASE, "space": {"train.lr": {"log_range": [0.001, 0.1]}}, "trials": 4}
+    data.update(change)
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(ConfigError) as err:
+        SweepSpec.from_dict(data)
+    message = str(err.value)
+    assert words in message and "\n" not in message and "Traceback" not in message
+
+
+def test_bad_json_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        SweepSpec.from_json(path)
+
+
+def test_baseline_variant_params():
+    s = SweepSpec.from_dict({"base": BASE, "variant": "mlp", "trials": 2,
+                             "space": {"baseline.alpha": {"log_range": [1e-5, 1e-2]}}})
+    assert s.is_baseline and s.max_epochs == 1
+    assert s.baseline_params({"baseline.alpha": 0.001}) == {"hidden": 128, "alpha": 0.001,
+                                                             "lr": 1e-3, "max_iter": 200}
+
+
+def test_best_row_selects_on_validation_only():
+    rows = [TrialRow("a", {}, "completed", val_acc=0.8, train_seconds=5, test_acc=0.99, ended=1),
+            TrialRow("b", {}, "completed", val_acc=0.9, train_seconds=9, test_acc=0.1, ended=2),
+            TrialRow("c", {}, "completed", val_acc=0.9, train_seconds=3, ended=3),
+            TrialRow("d", {}, "early-stopped", val_acc=0.95, ended=4),
+            TrialRow("e", {}, "failed")]
+    assert best_row(rows).trial_id == "c"  # highest val, then faster; test accuracy ignored
+    assert best_so_far(rows) == [(1, 0.8), (2, 0.9), (3, 0.9), (4, 0.95)]
+
+
+def test_paired_interval_against_a_hand_computation():
+    hybrid, twin = [0.962, 0.955, 0.970], [0.960, 0.958, 0.961]
+    d = [0.002, -0.003, 0.009]
+    mean = sum(d) / 3
+    sd = (sum((x - mean) ** 2 for x in d) / 2) ** 0.5
+    t975 = 4.302652729911275  # Student t, 2 degrees of freedom, 97.5% quantile (tables)
+    ci = paired_difference(hybrid, twin)
+    assert ci.mean == pytest.approx(mean) and ci.n == 3
+    assert ci.low == pytest.approx(mean - t975 * sd / 3 ** 0.5, abs=1e-9)
+    assert ci.high == pytest.approx(mean + t975 * sd / 3 ** 0.5, abs=1e-9)
+    assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert t_interval([0.5]).low is None
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 2.0])
+
+
+def test_spec_json_is_plain(tmp_path):
+    s = spec()
+    data = json.loads(s.to_json())
+    assert data["space"] == {"train.lr": {"log_range": [0.001, 0.1]}}
+    assert data["early_stopping"] == {"grace_epochs": 1, "reduction_factor": 3}

@@ -1,0 +1,83 @@
+"""The studio's SweepJob (an ``hqnn sweep`` child process): stop keeps finished trials, resume ends it.
+
+Also the CLI's one-sentence errors, which need no Ray.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hqnn_core.learning.runs import RunStore
+from hqnn_core.studio.sweep_job import SweepJob
+from hqnn_core.sweeps.spec import SweepSpec
+from tests.sweep_helpers import TINY, short_temp_dir, wait_until_gone
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _hqnn(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "hqnn_core", *args], capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=120)
+
+
+def test_cli_sweep_errors_are_one_sentence(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"base": {}, "space": {"train.lr": {"range": [1, 0]}}, "trials": 2}')
+    out = _hqnn("sweep", str(bad), "--out", str(tmp_path / "s"))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "low < high" in out.stderr
+    good = tmp_path / "good.json"
+    good.write_text(SweepSpec.from_dict({"base": TINY, "space": {"train.lr": [0.1]},
+                                         "search": "grid"}).to_json())
+    out = _hqnn("sweep", str(good), "--out", str(tmp_path / "none"), "--resume")
+    assert out.returncode == 1 and "no sweep to resume" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_stopped_sweep_keeps_finished_trials_and_resumes(tmp_path, monkeypatch):
+    temp = short_temp_dir("hqj")
+    monkeypatch.setenv("HQNN_RAY_TEMP_DIR", temp)
+    spec = SweepSpec.from_dict({"name": "resume", "base": {**TINY, "train": {**TINY["train"], "epochs": 3}},
+                                "search": "grid", "concurrency": 1, "seeds": [1],
+                                "early_stopping": False,
+                                "space": {"train.lr": [0.08, 0.04, 0.02, 0.01]}})
+    job = SweepJob(spec, tmp_path / "sweep", runs_root=tmp_path / "runs")
+    assert job.command.startswith("hqnn sweep ") and "--out" in job.command
+    try:
+        job.start()
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            snap = job.snapshot()
+            if any(r.status == "completed" for r in snap.trials) or not snap.active:
+                break
+            time.sleep(0.5)
+        job.stop()
+        assert job.join(120), "the driver did not stop"
+        stopped = job.snapshot()
+        assert stopped.status == "interrupted", job.log_tail()
+        assert job.returncode == 130
+        kept = {r.trial_id: r for r in stopped.trials if r.status == "completed"}
+        assert 1 <= len(kept) < 4
+        assert stopped.final == []
+        job.resume()
+        assert job.join(300), "the resumed driver did not finish"
+        done = job.snapshot()
+        assert done.status == "completed", job.log_tail()
+        assert job.returncode == 0
+        assert len(done.trials) == 4 and all(r.status == "completed" for r in done.trials)
+        for trial_id, before in kept.items():  # finished trials were not trained again
+            after = next(r for r in done.trials if r.trial_id == trial_id)
+            assert (after.run_id, after.ended, after.val_acc) == (before.run_id, before.ended,
+                                                                    before.val_acc)
+        assert len(done.final) == 1 and done.final[0].test_acc is not None
+        runs = RunStore(tmp_path / "runs").list(sweep=done.sweep_id)
+        assert len(runs) == 5 and all(r.status == "completed" for r in runs)
+    finally:
+        job.kill()
+        assert wait_until_gone(temp) == [], "Ray processes were left running"
