@@ -98,5 +98,5 @@ def test_diagnostics_run_on_demand_in_the_background_and_show_their_plots(
     assert len(at.get("plotly_chart")) == 3
     at.slider(key="w.circuit.n_qubits").set_value(3).run()  # another family: press again
     assert not at.get("plotly_chart")
-    at.slider(key="w.circuit.n_qubits").set_value(4).run()  # back: kept, no button needed
+    at.slider(key="w.circuit.n_qubits").set_value(8).run()  # back to the default 8: kept, no button needed
     assert len(at.get("plotly_chart")) == 3
