@@ -26,6 +26,8 @@ _EXPORTS = {
     "fit": "hqnn_core.learning.training",
     "load_run": "hqnn_core.learning.runs",
     "RunStore": "hqnn_core.learning.runs",
+    "thread_scope": "hqnn_core.simulator.threads",
+    "threads_for": "hqnn_core.simulator.threads",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from qiskit import QuantumCircuit
+import qiskit_qasm3_import  # noqa: F401  (qasm3.loads needs it; it is in the test extra)
+from qiskit import QuantumCircuit, qasm3
 from qiskit.circuit import ParameterVector
 
 from hqnn_core.circuits.build import build_circuit
@@ -37,8 +38,6 @@ def test_stats_count_gates_depth_and_parameters(circuit: QuantumCircuit) -> None
 
 
 def test_qasm3_parses_back_to_the_same_structure(circuit: QuantumCircuit) -> None:
-    qasm3 = pytest.importorskip("qiskit.qasm3")
-    pytest.importorskip("qiskit_qasm3_import")
     text = to_qasm3(circuit)
     assert text.startswith("OPENQASM 3")
     loaded = qasm3.loads(text)
@@ -54,10 +53,7 @@ def test_qpy_round_trips_to_an_equal_circuit(circuit: QuantumCircuit) -> None:
 
 
 def test_stats_of_the_built_default_circuit() -> None:
-    build = pytest.importorskip("hqnn_core.circuits.build")
-    from hqnn_core.config import CircuitConfig
-
-    built = build.build_circuit(CircuitConfig(n_qubits=3, layers=1, entanglement="linear"))
+    built = build_circuit(CircuitConfig(n_qubits=3, layers=1, entanglement="linear"))
     stats = circuit_stats(built.circuit)
     assert stats["qubits"] == 3
     assert stats["parameters"] == built.circuit.num_parameters

@@ -106,3 +106,19 @@ def test_a_copied_layer_has_its_own_operator_key() -> None:
     x = torch.rand(2, 3, dtype=torch.float64)
     assert twin._fused.op_key != layer._fused.op_key
     torch.testing.assert_close(twin(x), layer(x))
+
+
+@pytest.mark.parametrize("reupload", [False, True])
+def test_the_operator_backward_undoing_blocks_equals_the_kept_states(reupload: bool) -> None:
+    """The operator's backward keeps no states and undoes each block by its adjoint."""
+    layer = _layer(reupload, n=5)
+    x = torch.rand(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    w = layer.weights.detach().clone()
+    grad = torch.rand(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    _, state = torch.ops.hqnn.fused_forward(x, w, layer._fused.op_key)
+    undone = torch.ops.hqnn.fused_backward(x, w, state, grad, layer._fused.op_key, True, True)
+    fused = layer._fused
+    _, final, tables = fused.forward(x.numpy(), w.numpy(), derivatives=True)
+    kept = fused.backward(x.numpy(), w.numpy(), final, grad.numpy(), True, True, tables)
+    for a, b in zip(undone, kept):
+        torch.testing.assert_close(a, torch.from_numpy(b), atol=1e-12, rtol=0)

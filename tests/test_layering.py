@@ -28,7 +28,7 @@ LEVELS = {
     "cli": 9, "__main__": 10, "__init__": 10,
 }
 # Inside learning/, the pipeline order: a module imports only the ones before it.
-LEARNING = ["resources", "checkpoint", "fronts", "layer", "model", "recipe", "training", "runs",
+LEARNING = ["resources", "checkpoint", "recipe", "fronts", "layer", "model", "training", "runs",
             "inference"]
 # The user interface: views/ and app.py may use hqnn_ui, hqnn_ui may not use views/.
 UI_LEVELS = {"hqnn_core": 0, "hqnn_ui": 1, "views": 2, "app": 3}

@@ -55,7 +55,6 @@ def test_load_run_predicts_like_the_trained_model(trained):
 
 
 def test_predict_images_takes_pil_images(trained):
-    pytest.importorskip("hqnn_core.data.images")
     from PIL import Image
 
     _, run_dir, _ = trained

@@ -264,6 +264,18 @@ class _LayerSet:
         return (terms @ self.table[w.dtype]).reshape(lead, self.n, 1 + self.depth, 4)
 
 
+@dataclass
+class Tables:
+    """A forward pass's Kronecker tables: the encoding per group, and per layer set and
+    group the blocks; ``derivatives`` if they hold all one-angle derivatives too, and then
+    ``states``, the state before each block (without them the backward undoes each block)."""
+
+    encoded: list[np.ndarray]
+    layers: list[list[np.ndarray]]
+    derivatives: bool
+    states: list[np.ndarray]
+
+
 class FusedPath:
     """Outputs and gradients of ``fused_plan``-compatible circuits in NumPy.
 
@@ -332,37 +344,49 @@ class FusedPath:
         return (inputs.device.type == "cpu" and batch <= self.max_batch
                 and batch * self.work_per_sample <= MAX_WORK)
 
-    def forward(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,)."""
-        state = self._product_state(x, w, derivatives=False)[0][:, 0]
-        layers = self._layers(x, w, derivatives=False)
+    def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, Tables]:
+        """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,),
+        and the encoding's and layers' Kronecker tables (with all derivatives if asked:
+        ``backward`` can then reuse them)."""
+        encoded = self._product_state(x, w, derivatives)
+        state = encoded[0][:, 0]
+        for part in encoded[1:]:
+            state = (part[:, 0, :, None] * state[:, None, :]).reshape(x.shape[0], -1)
+        layers = self._layers(x, w, derivatives)
+        states: list[np.ndarray] = []  # before each block, for the backward (if derivatives)
         for step in self.plan:
             if isinstance(step, Permute):
                 state = np.take(state, step.perm, axis=1)
                 continue
             for g, (lo, size) in enumerate(self.groups):
+                if derivatives:
+                    states.append(state)
                 state = apply_block(state, self._block(layers, step, g), lo, size, self.n)
         probs = state.real**2 + state.imag**2
         out = np.take(probs, self.readout, axis=1) if self.readout_is_index \
             else probs @ self.readout[probs.dtype]
-        return out, state
+        return out, state, Tables(encoded, layers, derivatives, states)
 
     def backward(self, x: np.ndarray, w: np.ndarray, final: np.ndarray, grad: np.ndarray,
-                 need_inputs: bool, need_weights: bool) -> tuple[np.ndarray, np.ndarray]:
+                 need_inputs: bool, need_weights: bool,
+                 tables: Tables | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Gradients with respect to the circuit inputs (B, I) and the weights (W,) (zeros
-        where not needed), for the output gradient ``grad`` (B, K)."""
+        where not needed), for the output gradient ``grad`` (B, K); ``tables`` from a
+        forward with derivatives, else they are rebuilt."""
         grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \
             else grad @ self.readout[grad.dtype].T
         state = final
         cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
-        encoded = self._product_state(x, w, derivatives=True)
-        layers = self._layers(x, w, derivatives=True)
+        if tables is None or not tables.derivatives:
+            tables = Tables(self._product_state(x, w, True), self._layers(x, w, True), True, [])
+        encoded, layers, states = tables.encoded, tables.layers, list(tables.states)
         layer_grads = [np.zeros((batch if ls.batched else ls.count, self.n, ls.depth), dtype=dtype)
                        for ls in self.layer_sets]
         for step in reversed(self.plan):
             if isinstance(step, Permute):
-                state = np.take(state, step.inverse, axis=1)
+                state = state if states else np.take(state, step.inverse, axis=1)
                 cotangent = np.take(cotangent, step.inverse, axis=1)
                 continue
             k, i = step.layer_set, step.position
@@ -370,7 +394,7 @@ class FusedPath:
             for g in range(len(self.groups) - 1, -1, -1):
                 lo, size = self.groups[g]
                 adjoint = np.swapaxes(self._block(layers, step, g), -1, -2).conj()
-                state = apply_block(state, adjoint, lo, size, self.n)  # as before the block
+                state = states.pop() if states else apply_block(state, adjoint, lo, size, self.n)
                 if batched and (need_inputs or need_weights):
                     gradient = block_gradient(cotangent, state, lo, size, per_sample=True)
                     per_angle = (layers[k][g][:, 1:] @ gradient.reshape(batch, -1, 1)).real
@@ -398,19 +422,13 @@ class FusedPath:
     def _product_state(self, x: np.ndarray, w: np.ndarray,
                        derivatives: bool) -> list[np.ndarray]:
         """The encoded product state per qubit group (B, variants, 2**size); with all its
-        derivatives if asked. Without them, group 0's variant 0 is the whole state."""
+        derivatives if asked."""
         batch, n, depth = x.shape[0], self.n, self.encoder_depth
         angles = self.encoder_angles(x, w).reshape(batch, n, depth)
         terms = monomials(angles).astype(_COMPLEX[w.dtype])
         columns = (terms @ self.encoder_table[w.dtype]).reshape(batch, n, 1 + depth, 2)
-        encoded = [self.encoder_kron[size](columns[:, lo:lo + size], derivatives)
-                   for lo, size in self.groups]
-        if derivatives:
-            return encoded
-        state = encoded[0][:, 0]
-        for part in encoded[1:]:
-            state = (part[:, 0, :, None] * state[:, None, :]).reshape(batch, -1)
-        return [state[:, None]]
+        return [self.encoder_kron[size](columns[:, lo:lo + size], derivatives)
+                for lo, size in self.groups]
 
     def _layers(self, x: np.ndarray, w: np.ndarray, derivatives: bool) -> list[list[np.ndarray]]:
         """Per layer set and group: the blocks (L or B, variants, 4**size)."""

@@ -1,9 +1,9 @@
 """The fused path as torch operators: ``hqnn::fused_forward`` and ``hqnn::fused_backward``.
 
 As ``torch.library`` custom ops with fake (shape) functions and a registered autograd
-formula, ``torch.compile`` traces a model through the layer without a graph break, and
-``torch.func`` transforms see an ordinary operator (a batching rule loops over the mapped
-dimension). The NumPy work is ``FusedPath``'s; an operator finds its path by a string key
+formula, ``torch.compile`` traces a model through the layer without a graph break. In
+eager mode the same NumPy work runs in an ``autograd.Function``; both have a batching rule
+for ``torch.vmap`` that loops over the mapped dimension. The NumPy work is ``FusedPath``'s; an operator finds its path by a string key
 (operator arguments are tensors and plain values), ``FusedPath.op_key``.
 
 First derivatives use the adjoint backward. Second derivatives (``create_graph=True``, a
@@ -22,16 +22,67 @@ from hqnn_core.simulator.blas import single_thread_blas
 from hqnn_core.simulator.fused import PATHS as _PATHS, FusedPath
 
 def fused_outputs(path: FusedPath, inputs: Tensor, weights: Tensor) -> Tensor:
-    """(B, K) layer outputs for circuit input values (B, I)."""
-    out, _ = torch.ops.hqnn.fused_forward(inputs, weights, path.op_key)
-    return out
+    """(B, K) layer outputs for circuit input values (B, I).
+
+    In eager mode an ``autograd.Function`` (a fraction of the operators' dispatch cost, and
+    its backward reuses the forward's derivative tables); under ``torch.compile`` the
+    operators."""
+    if torch.compiler.is_compiling():
+        return torch.ops.hqnn.fused_forward(inputs, weights, path.op_key)[0]
+    return _FusedFunction.apply(inputs, weights, path)[0]
+
+
+class _FusedFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(inputs: Tensor, weights: Tensor, path: FusedPath):  # type: ignore[override]
+        derivatives = torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad)
+        with single_thread_blas:
+            out, state, tables = path.forward(inputs.numpy(force=True),
+                                              weights.numpy(force=True), derivatives)
+        return torch.from_numpy(out), (state, tables)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output: tuple) -> None:  # type: ignore[override]
+        x, w, path = inputs
+        ctx.save_for_backward(x, w)
+        ctx.path, (ctx.state, ctx.tables) = path, output[1]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _unused: object):  # type: ignore[override]
+        x, w = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if torch.is_grad_enabled():
+            return (*_differentiable_vjp(ctx.path, x, w, grad, need_x, need_w), None)
+        with single_thread_blas:
+            grad_x, grad_w = ctx.path.backward(x.numpy(force=True), w.numpy(force=True),
+                                               ctx.state, grad.to(w.dtype).numpy(force=True),
+                                               need_x, need_w, ctx.tables)
+        return (torch.from_numpy(grad_x) if need_x else None,
+                torch.from_numpy(grad_w) if need_w else None, None)
+
+    @staticmethod
+    def vmap(info, in_dims: tuple, inputs: Tensor, weights: Tensor,  # type: ignore[override]
+             path: FusedPath):
+        results = [_FusedFunction.apply(*[a if d is None else a.select(d, i)
+                                          for a, d in zip((inputs, weights), in_dims[:2])], path)
+                   for i in range(info.batch_size)]
+        return (torch.stack([r[0] for r in results]), None), (0, None)
+
+
+def _differentiable_vjp(path: FusedPath, x: Tensor, w: Tensor, grad: Tensor, need_x: bool,
+                        need_w: bool) -> tuple[Tensor | None, Tensor | None]:
+    """The vector-Jacobian product as a differentiable function (``create_graph=True``),
+    through the torch engine's autograd of the same circuit."""
+    wanted = [t for t, need in ((x, need_x), (w, need_w)) if need]
+    grads = iter(torch.autograd.grad(path.reference(x, w), wanted, grad, create_graph=True))
+    return (next(grads) if need_x else None), (next(grads) if need_w else None)
 
 
 @torch.library.custom_op("hqnn::fused_forward", mutates_args=(), device_types="cpu")
 def fused_forward(inputs: Tensor, weights: Tensor, path: str) -> tuple[Tensor, Tensor]:
     """Outputs (B, K) and final state (B, 2**n) of the fused circuit."""
     with single_thread_blas:
-        out, state = _PATHS[path].forward(inputs.numpy(force=True), weights.numpy(force=True))
+        out, state, _ = _PATHS[path].forward(inputs.numpy(force=True), weights.numpy(force=True))
     return torch.from_numpy(out), torch.from_numpy(state)
 
 
@@ -69,11 +120,8 @@ def _setup_context(ctx, inputs: tuple, output: tuple) -> None:  # type: ignore[n
 def _backward(ctx, grad: Tensor, _grad_state: Tensor):  # type: ignore[no-untyped-def]
     x, w, state = ctx.saved_tensors
     need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-    if torch.is_grad_enabled():  # create_graph: a differentiable gradient, through autograd
-        wanted = [t for t, need in ((x, need_x), (w, need_w)) if need]
-        grads = iter(torch.autograd.grad(_PATHS[ctx.path].reference(x, w), wanted, grad,
-                                         create_graph=True))
-        return (next(grads) if need_x else None), (next(grads) if need_w else None), None
+    if torch.is_grad_enabled():  # create_graph
+        return (*_differentiable_vjp(_PATHS[ctx.path], x, w, grad, need_x, need_w), None)
     grad_x, grad_w = fused_backward(x, w, state, grad, ctx.path, need_x, need_w)
     return (grad_x if need_x else None), (grad_w if need_w else None), None
 

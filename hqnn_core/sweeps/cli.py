@@ -42,6 +42,7 @@ class _Progress:
     def __init__(self, quiet: bool, label: str = "") -> None:
         self.quiet, self.label = quiet, label
         self.bar: Any = None
+        self.best = 0.0
         self.counted: set[tuple[str, str]] = set()
 
     def __call__(self, event: Any) -> None:
@@ -56,8 +57,9 @@ class _Progress:
             if event.row.status in FINISHED and key not in self.counted:
                 self.counted.add(key)
                 self.bar.update(1)
-            if event.row.val_acc is not None:
-                self.best = max(getattr(self, "best", 0.0), event.row.val_acc)
+            acc = event.row.val_acc
+            if event.row.status == "completed" and acc is not None and acc > self.best:
+                self.best = acc
                 self.bar.set_postfix(best_val=f"{self.best:.4f}")
         elif event.kind == "end":
             self.close()

@@ -78,7 +78,9 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None,
         _use_token_if_available()  # before Ray reads its configuration
     import ray
 
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    for noisy in ("ray.tune.analysis.experiment_analysis",  # we keep our own results table
+                  "ray._private.authentication.authentication_token_setup"):  # token auth on
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     if ray.is_initialized():
         yield "existing"
         return
@@ -311,15 +313,32 @@ def _finish_runs(tracker: SweepTracker, stage: str, runs_root: Path) -> None:
 
 
 def _interrupted(tracker: SweepTracker, stage: str, expected: int | None) -> bool:
+    """Whether the stage ended early (Ctrl-C); trials still open are marked stopped.
+
+    Trials the time budget ended may get no completion event from Tune: they count as
+    stopped by the budget, not as an interruption.
+    """
     rows = tracker.rows(stage)
+    budget_over = (stage == "search" and tracker.budget_s is not None
+                   and tracker.snapshot().elapsed >= tracker.budget_s - 1)
     unfinished = [r for r in rows if r.status in ("running", "pending")]
     for r in unfinished:
         tracker.update(r.trial_id, stage, status="stopped", ended=time.time())
-    if unfinished:
-        return True
-    budget_over = (stage == "search" and tracker.budget_s is not None
-                   and tracker.snapshot().elapsed >= tracker.budget_s - 1)
-    return expected is not None and len(rows) < expected and not budget_over
+    if budget_over:
+        return False
+    return bool(unfinished) or (expected is not None and len(rows) < expected)
+
+
+def _absolute_data_root(spec: SweepSpec) -> dict[str, Any]:
+    """The spec the workers get: a relative ``data.root`` made absolute from here.
+
+    Trials run in other processes, other folders and maybe other machines.
+    """
+    data = spec.to_dict()
+    root = data["base"].get("data", {}).get("root")
+    if root and not Path(root).is_absolute():
+        data["base"]["data"]["root"] = str(Path(root).resolve())
+    return data
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
@@ -339,6 +358,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
     root = root.resolve()
     if not spec.is_baseline:
         RunStore(root).list()  # create (or migrate) the index before trials write to it
+    worker_spec = _absolute_data_root(spec)
     tracker = SweepTracker(folder, sweep_id, [p.key for p in spec.space], spec.n_trials(),
                            n_final=len(spec.seeds), budget_s=spec.minutes * 60 if spec.minutes else None,
                            callbacks=callbacks)
@@ -348,7 +368,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
     try:
         with ray_session(address, num_cpus=num_cpus) as mode:
             tracker.set_status("running", f"Searching on Ray ({mode}).", stage="search")
-            ctx = TrialContext(sweep_id, str(root), spec.to_dict(), ROLE_SEARCH)
+            ctx = TrialContext(sweep_id, str(root), worker_spec, ROLE_SEARCH)
             _tuner(spec, folder, RAY_DIR, ctx, tune_callback(key, "search"),
                    _search_space(spec), final=False, resume=resume).fit()
             if _interrupted(tracker, "search", spec.n_trials()):
@@ -356,7 +376,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
             best = best_row(tracker.rows("search"))
             if status == "completed" and best is not None and retrain:
                 status = _final_stage(spec, folder, tracker, key, best,
-                                      TrialContext(sweep_id, str(root), spec.to_dict(), ROLE_FINAL),
+                                      TrialContext(sweep_id, str(root), worker_spec, ROLE_FINAL),
                                       resume)
         for stage in ("search", "final"):
             if not spec.is_baseline:

@@ -26,7 +26,7 @@ def purity_figure(purity: Any) -> go.Figure:
     fig = go.Figure(go.Bar(x=[f"q{q}" for q in range(len(p))], y=p, marker_color=_ACCENT,
                            hovertemplate="%{x}: purity %{y:.3f}<extra></extra>"))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#9ca3af")
-    fig.update_layout(yaxis_title="purity Tr(ρ²)", yaxis_range=[0.5, 1.02], height=240,
+    fig.update_layout(yaxis_title="purity Tr(ρ²)", yaxis_range=[0.45, 1.02], height=240,
                       margin=dict(l=10, r=10, t=10, b=10), xaxis_title="qubit")
     fig.update_xaxes(type="category")
     return fig
