@@ -76,11 +76,10 @@ def tasks(minutes: float, trials: int | None) -> dict[str, Task]:
         Task("digits8", "digits, 10 classes, 8-qubit hybrid", 0.96, False, spec("digits8", {
             "data": {"name": "digits"},
             "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2, "measurement": "zz"},
-            "model": {"kind": "hybrid", "front": "cnn", "hidden": 64},
-            "train": {"epochs": 20, "batch_size": 32, "lr": 0.01, "schedule": "cosine"}},
-            {"train.lr": {"log_range": [0.002, 0.03]}, "model.front": ["linear", "cnn"],
-             "circuit.measurement": ["z", "zz"], "circuit.layers": {"range": [1, 3]},
-             "model.hidden": [0, 64]}, 12, 4)),
+            "model": {"kind": "hybrid", "front": "linear"},
+            "train": {"epochs": 20, "batch_size": 32}},
+            {"train.lr": {"log_range": [0.005, 0.06]}, "model.front": ["linear", "cnn"],
+             "circuit.measurement": ["z", "zz"], "circuit.layers": {"range": [1, 3]}}, 8, 4)),
         Task("mnist01", "MNIST 0 vs 1, quantum only, amplitude, 8 qubits", 0.995, True,
              spec("mnist01", {
                  "data": {**mnist, "classes": [0, 1]},
@@ -95,7 +94,7 @@ def tasks(minutes: float, trials: int | None) -> dict[str, Task]:
                  "data": {**mnist, "classes": [3, 5]},
                  "circuit": {"n_qubits": 10, "encoding": "angle", "layers": 2, "measurement": "z"},
                  "model": {"kind": "hybrid", "front": "linear", "hidden": 0},
-                 "train": {"epochs": 10, "batch_size": 32, "lr": 0.01, "schedule": "cosine"}},
+                 "train": {"epochs": 10, "batch_size": 32}},
                  {"train.lr": {"log_range": [0.002, 0.05]}, "circuit.layers": {"range": [1, 3]},
                   "train.batch_size": [16, 32, 64]}, 8, 3)),
         Task("mnist10", "MNIST 10 classes, hybrid (CNN front), 8 qubits", 0.988, False,
@@ -103,7 +102,7 @@ def tasks(minutes: float, trials: int | None) -> dict[str, Task]:
                  "data": {**mnist, "classes": list(range(10)), "augment": True},
                  "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2, "measurement": "zz"},
                  "model": {"kind": "hybrid", "front": "cnn", "hidden": 64},
-                 "train": {"epochs": 12, "batch_size": 64, "lr": 0.01, "schedule": "cosine"}},
+                 "train": {"epochs": 12, "batch_size": 64}},
                  {"train.lr": {"log_range": [0.003, 0.02]}, "circuit.measurement": ["z", "zz"]},
                  4, 4)),
     )}

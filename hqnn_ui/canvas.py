@@ -25,6 +25,7 @@ def _clear(key: str) -> None:
 def drawing_input(key: str) -> np.ndarray | None:
     """The canvas and its Clear button; the drawing as RGBA ``(H, W, 4)`` uint8, or None."""
     generation = st.session_state.get(f"{key}__generation", 0)
+    st.space("medium")  # room for the canvas's own toolbar, which floats above it
     result = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF",
                        background_color="#000000", height=SIDE, width=SIDE,
                        drawing_mode="freedraw", return_image_data=True,

@@ -92,8 +92,9 @@ def model_view(answer: Classification) -> None:
 def answer_view(answer: Classification) -> None:
     """The predicted class beside what the model sees, then the class probabilities."""
     metric, view = st.columns(2, vertical_alignment="center")
-    metric.metric("Prediction", answer.label,
-                  delta=f"{answer.probabilities[answer.predicted]:.0%} sure", delta_color="off")
+    metric.container(key="prediction").metric(
+        "Prediction", answer.label, delta=f"{answer.probabilities[answer.predicted]:.0%} sure",
+        delta_color="off")
     with view:
         model_view(answer)
     st.plotly_chart(class_probability_figure(answer.probabilities, answer.class_names),

@@ -37,6 +37,7 @@ PAGES = (
     PageSpec("train.py", "Train", ":material/model_training:", "Train the hybrid network live"),
     PageSpec("classify.py", "Classify", ":material/draw:", "Draw a digit and classify it"),
     PageSpec("experiments.py", "Experiments", ":material/science:", "Compare and reuse runs"),
+    PageSpec("sweep.py", "Sweep", ":material/tune:", "Search configurations on Ray"),
     PageSpec("hardware.py", "Hardware", ":material/developer_board:", "Run on IBM devices"),
 )
 WORKFLOW = ("data.py", "circuit.py", "train.py", "classify.py")

@@ -1,5 +1,6 @@
 """Presentation mode for live demos: larger type, the workflow as guided steps, a big
-"Draw a digit" shortcut, and the sidebar tucked away."""
+"Draw a digit" shortcut, and the sidebar tucked away. On Classify the predicted class (the
+``prediction`` container) is the biggest thing on the screen."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] p,
 [data-testid="stMainBlockContainer"] li,
 [data-testid="stMainBlockContainer"] label { font-size: 1.15rem; }
-[data-testid="stMetricValue"] { font-size: 3rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 3rem; }
+.st-key-prediction [data-testid="stMetricValue"],
+.st-key-prediction [data-testid="stMetricValue"] * { font-size: 11rem; line-height: 1; }
+.st-key-prediction [data-testid="stMetricLabel"] * { font-size: 1.6rem; }
 </style>
 """
 

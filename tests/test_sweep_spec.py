@@ -127,3 +127,20 @@ def test_spec_json_is_plain(tmp_path):
     data = json.loads(s.to_json())
     assert data["space"] == {"train.lr": {"log_range": [0.001, 0.1]}}
     assert data["early_stopping"] == {"grace_epochs": 1, "reduction_factor": 3}
+
+
+def test_trials_open_when_the_time_budget_ends_are_stopped_not_an_interruption(tmp_path):
+    from hqnn_core.sweeps.run import _interrupted
+    from hqnn_core.sweeps.tracker import SweepTracker
+
+    over = SweepTracker(tmp_path / "a", "s", ["train.lr"], 8, budget_s=0.0)
+    over.update("t1", "search", status="completed", val_acc=0.9)
+    over.update("t2", "search", status="running")
+    assert _interrupted(over, "search", 8) is False
+    assert {r.trial_id: r.status for r in over.rows()} == {"t1": "completed", "t2": "stopped"}
+    ctrl_c = SweepTracker(tmp_path / "b", "s", ["train.lr"], 8, budget_s=3600.0)
+    ctrl_c.update("t1", "search", status="running")
+    assert _interrupted(ctrl_c, "search", 8) is True
+    short = SweepTracker(tmp_path / "c", "s", ["train.lr"], 8)
+    short.update("t1", "search", status="completed")
+    assert _interrupted(short, "search", 8) is True  # stopped between trials

@@ -313,15 +313,20 @@ def _finish_runs(tracker: SweepTracker, stage: str, runs_root: Path) -> None:
 
 
 def _interrupted(tracker: SweepTracker, stage: str, expected: int | None) -> bool:
+    """Whether the stage ended early (Ctrl-C); trials still open are marked stopped.
+
+    Trials the time budget ended may get no completion event from Tune: they count as
+    stopped by the budget, not as an interruption.
+    """
     rows = tracker.rows(stage)
+    budget_over = (stage == "search" and tracker.budget_s is not None
+                   and tracker.snapshot().elapsed >= tracker.budget_s - 1)
     unfinished = [r for r in rows if r.status in ("running", "pending")]
     for r in unfinished:
         tracker.update(r.trial_id, stage, status="stopped", ended=time.time())
-    if unfinished:
-        return True
-    budget_over = (stage == "search" and tracker.budget_s is not None
-                   and tracker.snapshot().elapsed >= tracker.budget_s - 1)
-    return expected is not None and len(rows) < expected and not budget_over
+    if budget_over:
+        return False
+    return bool(unfinished) or (expected is not None and len(rows) < expected)
 
 
 def _absolute_data_root(spec: SweepSpec) -> dict[str, Any]:
