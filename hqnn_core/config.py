@@ -24,7 +24,9 @@ DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "folder")
 MODEL_KINDS = ("hybrid", "quantum", "classical")
 FRONTS = ("linear", "cnn", "pca", "none")
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "cosine", "step")
+SCHEDULES = ("warmup_cosine", "cosine", "step", "none")
+INITS = ("uniform", "small")
+INPUT_NORMS = ("batch", "none")
 MAX_QUBITS = 20
 
 T = TypeVar("T")
@@ -78,7 +80,7 @@ class CircuitConfig:
     significant bit of a basis-state index).
     """
 
-    n_qubits: int = 4
+    n_qubits: int = 8
     encoding: str = "angle"
     ansatz: str = "hardware_efficient"
     layers: int = 2
@@ -86,6 +88,8 @@ class CircuitConfig:
     measurement: str = "z"
     reupload: bool = False
     rotation: str = "y"
+    init: str = "uniform"
+    input_scale: bool = True
 
     def __post_init__(self) -> None:
         _int_range("circuit", "n_qubits", self.n_qubits, 1, MAX_QUBITS)
@@ -95,6 +99,9 @@ class CircuitConfig:
         _choice("circuit", "entanglement", self.entanglement, ENTANGLEMENTS)
         _choice("circuit", "measurement", self.measurement, MEASUREMENTS)
         _choice("circuit", "rotation", self.rotation, ROTATIONS)
+        _choice("circuit", "init", self.init, INITS)
+        if not isinstance(self.input_scale, bool):
+            raise ConfigError(f"circuit.input_scale must be true or false, got {self.input_scale!r}.")
         if not isinstance(self.reupload, bool):
             raise ConfigError(f"circuit.reupload must be true or false, got {self.reupload!r}.")
         if self.reupload and self.encoding == "amplitude":
@@ -162,11 +169,13 @@ class ModelConfig:
 
     kind: str = "hybrid"
     front: str = "linear"
-    hidden: int = 0
+    hidden: int = 64
     dropout: float = 0.0
+    input_norm: str = "batch"
 
     def __post_init__(self) -> None:
         _choice("model", "kind", self.kind, MODEL_KINDS)
+        _choice("model", "input_norm", self.input_norm, INPUT_NORMS)
         _choice("model", "front", self.front, FRONTS)
         _int_range("model", "hidden", self.hidden, 0)
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
@@ -175,19 +184,30 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How the network is optimised; ``seed`` fixes every random choice of the run."""
+    """How the network is optimised; ``seed`` fixes every random choice of the run.
 
-    epochs: int = 5
+    The recipe keys (see README "Training recipe"): ``schedule`` "warmup_cosine" ramps the
+    rate up linearly over the first ``warmup`` fraction of the steps, then decays it to 0
+    along a cosine; ``weight_decay`` skips the circuit's angles unless ``decay_angles``;
+    ``patience`` stops after that many epochs without a better validation accuracy (None:
+    never) and ``restore_best`` tests the weights of the best validation epoch.
+    """
+
+    epochs: int = 30
     batch_size: int = 32
-    lr: float = 0.01
+    lr: float = 0.03
     optimizer: str = "adam"
-    schedule: str = "none"
+    schedule: str = "warmup_cosine"
     weight_decay: float = 0.0
     seed: int = 0
     backend: str = "exact"
     shots: int | None = None
     noise: str | None = None
     ibm_backend: str | None = None
+    warmup: float = 0.05
+    decay_angles: bool = False
+    patience: int | None = None
+    restore_best: bool = False
 
     def __post_init__(self) -> None:
         _int_range("train", "epochs", self.epochs, 1, 10_000)
@@ -200,6 +220,25 @@ class TrainConfig:
         _choice("train", "backend", self.backend, ("exact", "aer", "ibm"))
         if self.shots is not None:
             _int_range("train", "shots", self.shots, 1, 10_000_000)
+        if not (isinstance(self.warmup, (int, float)) and 0 <= self.warmup < 1):
+            raise ConfigError(f"train.warmup must be a fraction in [0, 1), got {self.warmup!r}.")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ConfigError(f"train.weight_decay must be 0 or more, got {self.weight_decay!r}.")
+        for name in ("decay_angles", "restore_best"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"train.{name} must be true or false, "
+                                  f"got {getattr(self, name)!r}.")
+        if self.patience is not None:
+            _int_range("train", "patience", self.patience, 1, 10_000)
+
+
+# Recipe keys added after runs were first saved, with the values those runs were trained
+# with: a saved run's config.json lacking a key predates it (saved configs hold every key).
+LEGACY_VALUES: dict[str, dict[str, Any]] = {
+    "circuit": {"init": "uniform", "input_scale": False},
+    "model": {"input_norm": "none"},
+    "train": {"warmup": 0.0, "decay_angles": True, "patience": None, "restore_best": False},
+}
 
 
 @dataclass(frozen=True)
@@ -231,6 +270,23 @@ class RunConfig:
         built = {name: _from_mapping(kind, name, data.get(name, {}))
                  for name, kind in sections.items()}
         return cls(**built)
+
+    @classmethod
+    def from_saved(cls, data: Mapping[str, Any]) -> "RunConfig":
+        """A saved run's configuration: recipe keys it lacks take the values it was trained with.
+
+        Use for a run folder's ``config.json`` (written in full by ``to_dict``), so models
+        saved before a recipe key existed load and retrain as they did; hand-written
+        configurations go through ``from_dict`` and get today's defaults.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError("A run configuration must be a JSON object.")
+        filled = dict(data)
+        for section, legacy in LEGACY_VALUES.items():
+            given = data.get(section, {})
+            if isinstance(given, Mapping):
+                filled[section] = {**legacy, **given}
+        return cls.from_dict(filled)
 
     @classmethod
     def from_json(cls, path: str | Path) -> "RunConfig":

@@ -17,6 +17,7 @@ from hqnn_core.learning.training import fit, lr_at
 TINY = {
     "data": {"name": "digits", "train_size": 240, "test_size": 120, "val_fraction": 0.1},
     "circuit": {"n_qubits": 4, "layers": 1},
+    "model": {"hidden": 0},
     "train": {"epochs": 3, "batch_size": 24, "lr": 0.05, "seed": 3},
 }
 

@@ -121,7 +121,7 @@ def run_details(run) -> None:
     name_and_tags(run)
     config_path, weights_path = run.path / CONFIG_FILE, run.path / WEIGHTS_FILE
     try:
-        cfg = RunConfig.from_json(config_path)
+        cfg = RunConfig.from_saved(read_json(config_path))
     except HqnnError as exc:
         st.error(str(exc))
         return

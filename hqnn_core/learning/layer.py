@@ -32,6 +32,10 @@ from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
 from hqnn_core.simulator.threads import scoped, threads_for
 
 BACKENDS = ("exact", "aer", "ibm")
+# Circuit weights start uniform in (-r, r): "uniform" the whole circle; "small" near 0 (the ansatz
+# then starts close to its entanglers alone, against barren plateaus in deep circuits).
+INIT_RANGES = {"uniform": math.pi, "small": 0.1 * math.pi}
+SCALED_ENCODINGS = ("angle", "dense_angle", "iqp")  # encodings whose inputs are angles
 DEFAULT_MAX_STATE_BYTES = 8 * 2**30
 
 
@@ -44,7 +48,9 @@ class QuantumLayer(torch.nn.Module):
     ``use_fused`` (default True) lets product-state circuits take the fused NumPy path
     with an adjoint backward; set it False to use the torch engine's autograd.
     ``max_state_bytes`` (default ``HQNN_MAX_STATE_BYTES`` or 8 GiB) bounds the memory a
-    forward pass may ask for.
+    forward pass may ask for. ``config.init`` sets the circuit weights' initial range
+    (``INIT_RANGES``); ``config.input_scale`` adds ``input_weights`` (one trainable factor
+    per feature, starting at 1) multiplying angle-type inputs before they are encoded.
     """
 
     use_fused: bool = True
@@ -138,8 +144,14 @@ class QuantumLayer(torch.nn.Module):
             compiled, plan, readout, readout_is_index=observables is None,
             reference=self._engine)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        init = (torch.rand(len(weights), generator=generator, dtype=torch.float64) * 2 - 1)
-        self.weights = torch.nn.Parameter((init * math.pi).to(dtype))
+        init = self.config.init if self.config is not None else "uniform"
+        draw = torch.rand(len(weights), generator=generator, dtype=torch.float64) * 2 - 1
+        self.weights = torch.nn.Parameter((draw * INIT_RANGES[init]).to(dtype))
+        if self.config is not None and self.config.input_scale and \
+                self.config.encoding in SCALED_ENCODINGS:
+            self.input_weights = torch.nn.Parameter(torch.ones(self.n_features, dtype=dtype))
+        else:
+            self.input_weights = None
         self.to(dtype)
         self._gate_angle_circuit: QuantumCircuit | None = None
         self._gate_angle_block: AngleBlock | None = None
@@ -166,6 +178,8 @@ class QuantumLayer(torch.nn.Module):
     def input_values(self, x: torch.Tensor) -> torch.Tensor:
         """Circuit input parameter values (B, n_inputs) for features (B, n_features)."""
         encoding = self.config.encoding if self.config is not None else None
+        if self.input_weights is not None:
+            return x * self.input_weights  # trainable per-feature frequency of the encoding
         if encoding == "amplitude":
             return amplitude_tree_angles(x)
         if encoding == "basis":

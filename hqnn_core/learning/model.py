@@ -3,7 +3,8 @@
 Every model is a :class:`Classifier` = ``front -> core -> head``:
 
 * ``front`` turns images ``(B, C, H, W)`` into the core's features ``(B, n_features)``:
-  a trainable ``linear`` or ``cnn`` front, or a fixed one (``pca``, or ``none`` = the
+  a trainable ``linear`` or ``cnn`` front (with ``model.input_norm`` "batch", a BatchNorm
+  of its features before they become angles), or a fixed one (``pca``, or ``none`` = the
   encoding's own preprocessing, see :mod:`hqnn_core.learning.fronts`);
 * ``core`` is the :class:`~hqnn_core.learning.layer.QuantumLayer` (hybrid, quantum) or, in the
   classical twin, ``Linear(n_features -> m) + tanh`` with ``m`` = the quantum layer's
@@ -67,6 +68,20 @@ class FeatureScale(nn.Module):
         if self.encoding == "basis":
             return torch.sigmoid(z)  # thresholded at 0.5 by the encoding
         return to_angles(z)
+
+
+class FeatureNorm(nn.BatchNorm1d):
+    """BatchNorm of a trainable front's features before they become angles.
+
+    A training batch of one sample is normalised with the running statistics (BatchNorm
+    cannot estimate a spread from one value).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and x.shape[0] == 1:
+            return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                                            self.bias, False, 0.0, self.eps)
+        return super().forward(x)
 
 
 class ClassicalCore(nn.Module):
@@ -143,7 +158,7 @@ class Classifier(nn.Module):
 
 
 def _trainable_front(kind: str, image_shape: tuple[int, ...], n_features: int,
-                     hidden: int, dropout: float, encoding: str) -> nn.Module:
+                     hidden: int, dropout: float, encoding: str, norm: str) -> nn.Module:
     c, h, w = image_shape
     layers: list[nn.Module] = []
     if kind == "cnn":
@@ -160,7 +175,10 @@ def _trainable_front(kind: str, image_shape: tuple[int, ...], n_features: int,
         width = hidden
     if dropout:
         layers.append(SeededDropout(dropout))
-    layers += [nn.Linear(width, n_features), FeatureScale(encoding)]
+    layers.append(nn.Linear(width, n_features))
+    if norm == "batch":
+        layers.append(FeatureNorm(n_features))
+    layers.append(FeatureScale(encoding))
     return nn.Sequential(*layers)
 
 
@@ -220,7 +238,7 @@ def build_model(cfg: RunConfig, *, n_classes: int, image_shape: tuple[int, ...],
                             force_pca=m.front == "pca")
     else:
         front = _trainable_front(m.front, image_shape, n_features, m.hidden, m.dropout,
-                                 circuit.encoding)
+                                 circuit.encoding, m.input_norm)
     if m.kind == "classical":
         width = circuit.n_qubits if circuit.measurement == "probs" else _n_quantum_outputs(circuit)
         core: nn.Module = ClassicalCore(n_features, width)

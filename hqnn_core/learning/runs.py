@@ -96,7 +96,7 @@ class RunInfo:
 
 
 def _summary(run_dir: Path, run_id: str, created: float | None = None) -> dict[str, Any]:
-    cfg = RunConfig.from_dict(read_json(run_dir / CONFIG_FILE))
+    cfg = RunConfig.from_saved(read_json(run_dir / CONFIG_FILE))
     metrics: dict[str, Any] = {}
     if (run_dir / METRICS_FILE).exists():
         metrics = read_json(run_dir / METRICS_FILE)
@@ -311,7 +311,7 @@ def load_run(path: str | Path) -> LoadedRun:
     if not path.is_dir():
         raise RunError(f"{path} is not a run folder; pass a folder made by training.")
     try:
-        cfg = RunConfig.from_dict(read_json(path / CONFIG_FILE))
+        cfg = RunConfig.from_saved(read_json(path / CONFIG_FILE))
     except ConfigError as exc:
         raise RunError(f"{path / CONFIG_FILE} is not a valid configuration: {exc}") from exc
     metrics = read_json(path / METRICS_FILE)

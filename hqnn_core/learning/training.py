@@ -3,8 +3,9 @@
 One ``torch.Generator`` seeded from ``cfg.train.seed`` drives parameter init, shuffling,
 augmentation and dropout, so the same config and seed give the same numbers; its state
 is checkpointed with the weights and optimizer, so a resumed run continues exactly.
-Learning-rate schedules are pure functions of the step: "cosine" decays to 0 over all
-steps, "step" multiplies the rate by 0.3 every third of the epochs.
+The recipe (learning-rate schedule, parameter groups, early stopping with the best
+validation epoch's weights restored before the test) lives in
+:mod:`hqnn_core.learning.recipe`.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from hqnn_core.config import RunConfig
 from hqnn_core.errors import DataError, RunError
 from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.model import Classifier, build_model, count_parameters, init_parameters
+from hqnn_core.learning.recipe import BestWeights, best_epoch, lr_at, param_groups, should_stop
 from hqnn_core.simulator.threads import thread_scope, threads_for
 
 log = logging.getLogger(__name__)
 
 EVAL_BATCH = 256
 MAX_MISCLASSIFIED = 500
-STEP_GAMMA = 0.3
+__all__ = ["TrainEvent", "FitResult", "fit", "evaluate", "test_report", "lr_at"]
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,6 @@ class FitResult:
 
 
 Callback = Callable[[TrainEvent], None]
-
-
-def lr_at(cfg: RunConfig, step: int, epoch: int, total_steps: int) -> float:
-    """The learning rate of optimizer step ``step`` (0-based) in ``epoch`` under the schedule."""
-    t = cfg.train
-    if t.schedule == "cosine":
-        return t.lr * 0.5 * (1 + math.cos(math.pi * step / max(1, total_steps)))
-    if t.schedule == "step":
-        return t.lr * STEP_GAMMA ** (epoch // max(1, t.epochs // 3))
-    return t.lr
 
 
 @torch.no_grad()
@@ -128,7 +120,7 @@ def _load_data(cfg: RunConfig, data: Any, emit: Callable[..., None]) -> Any:
 def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool) -> None:
     cfg_path = run_dir / CONFIG_FILE
     if resume and cfg_path.exists():
-        stored = RunConfig.from_dict(read_json(cfg_path))
+        stored = RunConfig.from_saved(read_json(cfg_path))
         if stored != cfg:
             raise RunError(
                 f"{run_dir} was trained with a different configuration; resume it with its own "
@@ -195,7 +187,8 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     _route_job_status(model, emit)
     opt_cls = torch.optim.Adam if t.optimizer == "adam" else torch.optim.SGD
     extra = {"momentum": 0.9} if t.optimizer == "sgd" else {}
-    optimizer = opt_cls(model.parameters(), lr=t.lr, weight_decay=t.weight_decay, **extra)
+    optimizer = opt_cls(param_groups(model, cfg), lr=t.lr, **extra)
+    best = BestWeights(cfg, run_dir)
 
     ckpt = Checkpoint(epoch=0, batch=0, step=0, train_seconds=0.0, rng_epoch=gen.get_state(),
                       rng_now=gen.get_state(), history={"batch": [], "epoch": []})
@@ -204,6 +197,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
         if resume and (run_dir / CHECKPOINT_FILE).exists():
             ckpt = load_checkpoint(run_dir / CHECKPOINT_FILE, model, optimizer)
             gen.set_state(ckpt.rng_now)
+            best.resume()
             log.info("Resuming %s at epoch %d, batch %d", run_dir, ckpt.epoch, ckpt.batch)
     history = ckpt.history
     augment = None
@@ -234,7 +228,8 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
          extra={"parameters": count_parameters(model), "resumed_at": ckpt.step, "model": model})
     status = "completed"
     started = time.perf_counter() - ckpt.train_seconds
-    while ckpt.epoch < t.epochs and status == "completed":
+    stopped_early = should_stop(cfg, history["epoch"])
+    while ckpt.epoch < t.epochs and status == "completed" and not stopped_early:
         epoch = ckpt.epoch
         if ckpt.batch == 0:
             ckpt.rng_epoch = gen.get_state()
@@ -284,6 +279,8 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
         history["epoch"].append({"epoch": epoch, "step": ckpt.step, "loss": ep_loss,
                                  "acc": ep_acc, "val_loss": val_loss, "val_acc": val_acc,
                                  "elapsed": round(ckpt.train_seconds, 4)})
+        best.update(model, history["epoch"])
+        stopped_early = should_stop(cfg, history["epoch"])
         emit("epoch", loss=ep_loss, acc=ep_acc, val_loss=val_loss, val_acc=val_acc)
         checkpoint("running")
 
@@ -295,16 +292,24 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
         metrics = base_metrics("stopped")
         metrics["test_accuracy"] = None
     else:
-        emit("status", message="Evaluating on the test split")
+        chosen = best_epoch(history["epoch"])
+        restored = best.restore(model)
+        if not restored:
+            chosen = len(history["epoch"]) - 1
+        emit("status", message="Evaluating on the test split"
+             + (f" with the weights of epoch {chosen + 1}" if restored else ""))
         with thread_scope(model_threads(model, EVAL_BATCH)):
             test_loss, _, pred = evaluate(model, data.x_test, data.y_test)
         metrics = base_metrics("completed")
-        metrics.update(test_report(pred, data.y_test, class_names), test_loss=test_loss)
+        metrics.update(test_report(pred, data.y_test, class_names), test_loss=test_loss,
+                       best_epoch=chosen, stopped_early=stopped_early)
         if history["epoch"]:
-            metrics["val_accuracy"] = history["epoch"][-1]["val_acc"]
+            metrics["val_accuracy"] = history["epoch"][chosen]["val_acc"]
     if run_dir is not None:
         save_weights(run_dir / WEIGHTS_FILE, model)
         atomic_write_json(run_dir / METRICS_FILE, metrics)
+        if status == "completed":
+            best.discard()
     emit("end", loss=None, acc=metrics.get("test_accuracy"), message=status,
          extra={k: v for k, v in metrics.items() if k != "history"})
     return FitResult(model=model, metrics=metrics, run_dir=run_dir, status=status)

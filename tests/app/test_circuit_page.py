@@ -16,7 +16,7 @@ def test_renders_the_default_circuit_with_counts_and_exports(
         open_page: Callable[[str], AppTest], metric: Metric) -> None:
     at = open_page("circuit.py")
     assert not at.exception
-    assert metric(at, "Qubits") == "4"
+    assert metric(at, "Qubits") == "8"  # the default circuit (8 qubits since the recipe)
     assert int(metric(at, "Parameters")) > 4
     assert len(at.image) >= 2  # the circuit and its transpiled version
     assert int(metric(at, "Two-qubit gates on device")) >= 1
@@ -98,5 +98,5 @@ def test_diagnostics_run_on_demand_in_the_background_and_show_their_plots(
     assert len(at.get("plotly_chart")) == 3
     at.slider(key="w.circuit.n_qubits").set_value(3).run()  # another family: press again
     assert not at.get("plotly_chart")
-    at.slider(key="w.circuit.n_qubits").set_value(4).run()  # back: kept, no button needed
+    at.slider(key="w.circuit.n_qubits").set_value(8).run()  # back to the default 8: kept, no button needed
     assert len(at.get("plotly_chart")) == 3

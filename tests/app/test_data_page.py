@@ -148,5 +148,5 @@ def test_the_encoding_view_follows_the_models_front(open_page: Callable[[str], A
     at.session_state[CONFIG_KEY] = replace(RunConfig(), model=ModelConfig(kind="quantum"))
     at.run()
     caption = next(c.value for c in at.caption if "numbers per image" in c.value)
-    assert "fixed PCA keeps 4 principal components" in caption
+    assert "fixed PCA keeps 8 principal components" in caption
     assert len(at.get("plotly_chart")) == 3

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from hqnn_core.backends import ibm
+from hqnn_core.config import CircuitConfig, RunConfig
+from hqnn_ui.state import CONFIG_KEY
 
 PAGE = Path(__file__).resolve().parents[2] / "views" / "hardware.py"
 TIMEOUT = 300
+FOUR_QUBITS = RunConfig(circuit=CircuitConfig(n_qubits=4))  # fits FakeManilaV2 (5 qubits)
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +27,9 @@ def button(at: AppTest, label: str):
 
 
 def test_page_renders_offline_and_compares(runs_dir: Path) -> None:
-    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.session_state[CONFIG_KEY] = FOUR_QUBITS
+    at.run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "No token" in text
@@ -39,8 +43,10 @@ def test_page_renders_offline_and_compares(runs_dir: Path) -> None:
     assert table.shape[1] == 1 + 4 + 1  # backend, <Z0>..<Z3>, seconds
 
 
-def test_local_testing_mode_job_through_the_studio(open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("hardware.py")
+def test_local_testing_mode_job_through_the_studio(studio: AppTest) -> None:
+    studio.session_state[CONFIG_KEY] = FOUR_QUBITS
+    studio.run()
+    at = studio.switch_page("views/hardware.py").run()
     assert not at.exception
     button(at, "Submit to IBM Quantum Runtime").click().run()
     job = at.session_state["hardware_jobs"][0]

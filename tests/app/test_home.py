@@ -19,7 +19,7 @@ def test_renders_the_workflow_and_the_current_state(studio: AppTest) -> None:
     links = [link.value for link in at.main.get("page_link")]
     assert "1. Data" in links
     assert "2. Circuit" in links
-    assert any("4 qubits" in m.value for m in at.main.markdown)
+    assert any("8 qubits" in m.value for m in at.main.markdown)
     assert any("No runs yet" in c.value for c in at.main.caption)
 
 

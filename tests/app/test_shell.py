@@ -19,7 +19,7 @@ def test_app_renders_home_with_the_sidebar(studio: AppTest) -> None:
     assert not at.exception
     assert at.title[0].value == "hqnn studio"
     assert "Digits" in sidebar_text(at)
-    assert "4 qubits" in sidebar_text(at)
+    assert "8 qubits" in sidebar_text(at)
     assert at.sidebar.toggle(key="presentation_mode").value is False
     assert at.session_state[CONFIG_KEY] == RunConfig()
 
