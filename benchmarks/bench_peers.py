@@ -108,7 +108,7 @@ class Spinner:
 
 
 def compare(args: argparse.Namespace) -> dict:
-    present = [fw for fw in frameworks() if fw.available()]
+    present = [fw for fw in frameworks() if fw.available() and fw.name not in args.skip]
     missing = [fw.name for fw in frameworks() if not fw.available()]
     if missing:
         print(f"skipped (no virtualenv or probe; see {PEERS_DIR / 'env.sh'}): {', '.join(missing)}")
@@ -226,6 +226,7 @@ def main() -> None:
     parser.add_argument("--qubits", type=int, nargs="+", default=[4, 8, 12, 16])
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--skip", nargs="*", default=[], help="frameworks to leave out")
     parser.add_argument("--curve", action="store_true", help="the cost curve and its plot")
     parser.add_argument("--curve-qubits", type=int, nargs="+", default=list(range(4, 21, 2)))
     parser.add_argument("--peer-qubits", type=int, nargs="+", default=[4, 8, 12, 16],
