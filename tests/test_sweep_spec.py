@@ -103,6 +103,9 @@ def test_best_row_selects_on_validation_only():
             TrialRow("d", {}, "early-stopped", val_acc=0.95, ended=4),
             TrialRow("e", {}, "failed")]
     assert best_row(rows).trial_id == "c"  # highest val, then faster; test accuracy ignored
+    tied = [TrialRow("x", {}, "completed", val_acc=1.0, val_loss=0.05, train_seconds=9),
+            TrialRow("y", {}, "completed", val_acc=1.0, val_loss=0.20, train_seconds=1)]
+    assert best_row(tied).trial_id == "x"  # a tie at 100% goes to the lower loss
     assert best_so_far(rows) == [(1, 0.8), (2, 0.9), (3, 0.9), (4, 0.95)]
 
 

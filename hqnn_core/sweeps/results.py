@@ -5,7 +5,7 @@ Trial status is one of :data:`TRIAL_STATUSES`: ``pending`` (created, not started
 time budget or an interruption ended it; a resumed sweep continues an interrupted trial),
 ``failed`` (its worker died or it raised) and ``invalid`` (an impossible mix of values).
 The best trial is the completed one with the highest validation accuracy (ties: the
-faster one); test accuracy appears only in the final re-training on the spec's seeds.
+lower validation loss, then the faster one); test accuracy appears only in the final re-training on the spec's seeds.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class TrialRow:
     params: dict[str, Any]
     status: str = "pending"
     val_acc: float | None = None
+    val_loss: float | None = None
     best_val_acc: float | None = None
     epochs: int = 0
     train_seconds: float | None = None
@@ -65,11 +66,17 @@ class TrialRow:
 
 
 def best_row(rows: Iterable[TrialRow]) -> TrialRow | None:
-    """The completed trial with the highest validation accuracy (ties: less training time)."""
+    """The completed trial with the highest validation accuracy.
+
+    Ties (common on small validation splits, e.g. several trials at 100%) go to the lower
+    validation loss, then to less training time.
+    """
     done = [r for r in rows if r.status == "completed" and r.val_acc is not None]
     if not done:
         return None
-    return max(done, key=lambda r: (r.val_acc, -(r.train_seconds or math.inf)))
+    return max(done, key=lambda r: (r.val_acc, -(r.val_loss if r.val_loss is not None
+                                                  else math.inf),
+                                    -(r.train_seconds or math.inf)))
 
 
 def best_so_far(rows: Sequence[TrialRow]) -> list[tuple[int, float]]:

@@ -207,7 +207,7 @@ class _TrackerCallback:
         curve = list(row.curve) if row else []
         changes: dict[str, Any] = {"val_acc": result.get(METRIC), "pid": result.get("pid"),
                                    "node": result.get("node"), "epochs": result.get("epoch", 0)}
-        for name in ("run_id", "train_seconds", "parameters", "test_acc"):
+        for name in ("run_id", "train_seconds", "parameters", "test_acc", "val_loss"):
             if result.get(name) is not None:
                 changes[name] = result[name]
         if not result.get("finished") and result.get(METRIC) is not None:

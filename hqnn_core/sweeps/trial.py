@@ -5,8 +5,8 @@
 into the run folder ``<sweep id>-<trial id>`` tagged with the sweep, and reports to Tune
 once per epoch, after that epoch's checkpoint is on disk::
 
-    {"epoch": 1-based, "val_acc", "loss", "acc", "train_seconds", "run_id", "pid", "node",
-     "host"}   # node = the Ray node id
+    {"epoch": 1-based, "val_acc", "val_loss", "loss", "acc", "train_seconds", "run_id",
+     "pid", "node", "host"}   # node = the Ray node id
 
 and once more when the run has finished (``"finished": True`` with the final ``val_acc``,
 ``train_seconds``, ``parameters`` and, for the final re-training only, ``test_acc``). A
@@ -118,7 +118,8 @@ def _fit_trial(cfg: Any, ctx: TrialContext, trial_id: str, params: dict[str, Any
                 stop.set()  # Tune ended this trial (ASHA, budget, Ctrl-C): stop within a batch
         elif event.kind == "epoch":
             last.clear()
-            last.update(epoch=event.epoch + 1, val_acc=event.val_acc, loss=event.loss,
+            last.update(epoch=event.epoch + 1, val_acc=event.val_acc, val_loss=event.val_loss,
+                        loss=event.loss,
                         acc=event.acc, train_seconds=round(event.elapsed, 3))
         elif event.kind == "checkpoint" and last:  # the epoch's files are on disk
             _report({**last, "run_id": run_id, **common})
@@ -131,11 +132,20 @@ def _fit_trial(cfg: Any, ctx: TrialContext, trial_id: str, params: dict[str, Any
         return
     m = result.metrics
     final = {"epoch": m.get("epochs_done", cfg.train.epochs), "finished": True, "run_id": run_id,
-             "val_acc": m.get("val_accuracy"), "train_seconds": m.get("train_seconds"),
+             "val_acc": m.get("val_accuracy"), "val_loss": _final_val_loss(m),
+             "train_seconds": m.get("train_seconds"),
              "parameters": (m.get("parameters") or {}).get("total"), **common}
     if ctx.role == ROLE_FINAL:
         final["test_acc"] = m.get("test_accuracy")
     _report(final)
+
+
+def _final_val_loss(metrics: dict[str, Any]) -> float | None:
+    """The validation loss of the model the run ends with (a tie-breaker between trials)."""
+    if metrics.get("val_loss") is not None:
+        return float(metrics["val_loss"])
+    epochs = (metrics.get("history") or {}).get("epoch") or []
+    return epochs[-1].get("val_loss") if epochs else None
 
 
 def _baseline_trial(spec: Any, params: dict[str, Any], seed: int | None, ctx: TrialContext,

@@ -33,6 +33,7 @@ def status(page):
     return page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Status:")
 
 
+@pytest.mark.timeout(1800)  # fail, never hang, on an overloaded machine
 def test_eight_sessions_classify_and_train_at_once(browser, fresh_studio,
                                                    digits_demo: bool) -> None:
     started = time.monotonic()
