@@ -64,6 +64,24 @@ def _from_mapping(cls: type[T], section: str, data: Mapping[str, Any]) -> T:
         raise ConfigError(f"Invalid '{section}' section: {exc}.") from exc
 
 
+def parse_json_text(text: str, where: str) -> Any:
+    """``json.loads`` with a one-sentence ``ConfigError`` naming ``where`` and the position."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}): "
+                          f"{exc.msg}.") from None
+
+
+def read_json_file(path: str | Path, what: str) -> Any:
+    """The JSON content of a file; one-sentence ``ConfigError`` if unreadable or not JSON."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the {what} {path}: {exc.strerror}.") from None
+    return parse_json_text(text, str(path))
+
+
 def _to_jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
         return {f.name: _to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
@@ -291,14 +309,4 @@ class RunConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> "RunConfig":
         """Read a run configuration from a JSON file (never executes anything)."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the configuration file {path}: {exc.strerror}.") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."
-            ) from exc
-        return cls.from_dict(data)
+        return cls.from_dict(read_json_file(path, "configuration file"))

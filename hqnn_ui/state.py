@@ -11,7 +11,7 @@ query parameters holding only the fields that differ from the defaults.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Mapping
 from urllib.parse import urlencode
 
 import streamlit as st

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from hqnn_core.config import RunConfig
-from hqnn_core.errors import ConfigError, HqnnError
+from hqnn_core.errors import ConfigError
 from hqnn_core.studio import sweep_studio as core
 from hqnn_core.studio.sweep_job import SweepJob
 from hqnn_core.sweeps.compare import CompareSpec
@@ -21,6 +21,7 @@ from hqnn_core.viz.sweeps import best_so_far_figure, parallel_coordinates_figure
 from hqnn_core.viz.training import learning_curves_figure
 from hqnn_ui import state
 from hqnn_ui.session import runs_root, session_key
+from hqnn_ui.job_controls import stop_resume_row
 
 POLL_SECONDS = 1.5
 MODE_KEY, JSON_KEY, FLASH_KEY = "sweep_mode", "sweep_json", "sweep_flash"
@@ -160,21 +161,8 @@ def _panel(job: SweepJob, was_active: bool) -> None:
 
 
 def _controls(job: SweepJob, snap: SweepSnapshot) -> None:
-    left, middle, right = st.columns([1, 1, 4], vertical_alignment="center")
-    if left.button("Stop", icon=":material/stop:", disabled=not snap.active, key="sweep_stop"):
-        job.stop()
-        snap = job.snapshot()
-    if middle.button("Resume", icon=":material/replay:", key="sweep_resume",
-                     disabled=snap.status not in ("interrupted", "failed")):
-        try:
-            job.resume()
-        except HqnnError as exc:
-            st.error(str(exc))
-        else:
-            st.rerun()
-    right.markdown(f"**Status:** {snap.status} · {snap.message}")
-    if snap.error:
-        st.error(snap.error)
+    stop_resume_row(job, snap, key="sweep", can_stop=snap.active,
+                    can_resume=snap.status in ("interrupted", "failed"))
 
 
 def results(job: SweepJob) -> None:

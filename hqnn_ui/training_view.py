@@ -21,6 +21,7 @@ from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_fig
                                     misclassified_gallery)
 from hqnn_ui import forms, state
 from hqnn_ui.maps_view import learning_map_view
+from hqnn_ui.job_controls import stop_resume_row
 
 POLL_SECONDS = 1.0
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
@@ -122,22 +123,8 @@ def _panel(job: TrainingJob, was_active: bool) -> None:
 
 
 def _controls(job: TrainingJob, snap: JobSnapshot) -> None:
-    left, middle, right = st.columns([1, 1, 4], vertical_alignment="center")
-    if left.button("Stop", icon=":material/stop:", disabled=snap.status != "running",
-                   key="train_stop"):
-        job.stop()
-        snap = job.snapshot()
-    if middle.button("Resume", icon=":material/replay:", disabled=snap.status != "stopped",
-                     key="train_resume"):
-        try:
-            job.resume()
-        except HqnnError as exc:
-            st.error(str(exc))
-        else:
-            st.rerun()
-    right.markdown(f"**Status:** {snap.status} · {snap.message}")
-    if snap.error:
-        st.error(snap.error)
+    stop_resume_row(job, snap, key="train", can_stop=snap.status == "running",
+                    can_resume=snap.status == "stopped")
 
 
 def _progress(snap: JobSnapshot) -> None:

@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from hqnn_core.config import RunConfig

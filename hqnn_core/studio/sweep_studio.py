@@ -100,12 +100,7 @@ def parse_spec_text(text: str) -> SweepSpec | CompareSpec:
     """The spec in pasted JSON; ``ConfigError`` with one sentence if it is not valid."""
     if not text.strip():
         raise ConfigError("Paste a sweep specification (a JSON object with 'base' and 'space').")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"The specification is not valid JSON (line {exc.lineno}, column "
-                          f"{exc.colno}): {exc.msg}.") from None
-    return spec_from_dict(data)
+    return spec_from_dict(C.parse_json_text(text, "The specification"))
 
 
 def spec_json(spec: SweepSpec | CompareSpec) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from hqnn_core.config import RunConfig
+from hqnn_core.config import RunConfig, read_json_file
 from hqnn_core.errors import ConfigError
 
 SEARCHES = ("grid", "random", "bayes")
@@ -179,16 +179,7 @@ class SweepSpec:
     @classmethod
     def from_json(cls, path: str | Path) -> "SweepSpec":
         """Read a sweep specification from a JSON file."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the sweep file {path}: {exc.strerror}.") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): "
-                              f"{exc.msg}.") from exc
-        return _parse(data)
+        return _parse(read_json_file(path, "sweep file"))
 
 
 def apply_params(base: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
