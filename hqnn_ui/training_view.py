@@ -16,6 +16,7 @@ from hqnn_core.config import OPTIMIZERS, SCHEDULES, RunConfig
 from hqnn_core.errors import HqnnError
 from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.resources import gib
+from hqnn_core.studio.background import duration
 from hqnn_core.studio.jobs import Evaluation, JobSnapshot, TrainingJob
 from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
@@ -90,7 +91,7 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
                                              "augment": new_cfg.data.augment})
             st.caption(f"Estimated memory about **{gib(estimate.total_bytes)}** (limit "
                        f"{gib(estimate.limit_bytes)}) · time roughly "
-                       f"**{_duration(estimate.train_seconds)}** on this machine"
+                       f"**{duration(estimate.train_seconds)}** on this machine"
                        + (", plus the twin" if twin else "") + ".")
         if reason:
             st.error(reason)
@@ -134,16 +135,8 @@ def _progress(snap: JobSnapshot) -> None:
         text = (f"classical twin · epoch {snap.twin.epoch} of {snap.twin.epochs} · "
                 f"step {snap.twin.step} of {snap.twin.total_steps or '?'}")
     if snap.eta_seconds is not None:
-        text += f" · about {_duration(snap.eta_seconds)} left"
+        text += f" · about {duration(snap.eta_seconds)} left"
     st.progress(snap.fraction, text=text)
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 def results(snap: JobSnapshot) -> None:

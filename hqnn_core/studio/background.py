@@ -71,3 +71,12 @@ class BackgroundJob:
     def _failed(self, message: str) -> None:
         """Record the failure sentence ``message`` (in the worker thread)."""
         raise NotImplementedError
+
+
+def duration(seconds: float) -> str:
+    """'42 s', '3 min 5 s', '1 h 2 min'."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"

@@ -26,6 +26,7 @@ from hqnn_core import config as C
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import ConfigError, HqnnError, RunError
 from hqnn_core.learning.checkpoint import METRICS_FILE, read_json
+from hqnn_core.studio.background import duration
 from hqnn_core.studio.sweep_job import SweepJob
 from hqnn_core.sweeps.compare import ARMS, COMPARE_JSON, CompareSpec
 from hqnn_core.sweeps.results import TrialRow, best_row
@@ -330,15 +331,6 @@ def compare_table(job: SweepJob) -> tuple[list[dict[str, Any]], list[str]] | Non
                          f"[{100 * d['low']:+.2f}, {100 * d['high']:+.2f}] (paired over "
                          f"{d['n']} seeds).")
     return rows, lines
-
-
-def duration(seconds: float) -> str:
-    """'42 s', '3 min 5 s', '1 h 2 min'."""
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 def _pct(value: float | None) -> str:
