@@ -40,7 +40,8 @@ import torch
 
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
 from hqnn_core.simulator.expressions import ParsedAngles
-from hqnn_core.simulator.kernel import KERNEL_MAX_QUBITS, KernelTables, SmallKernel
+from hqnn_core.simulator.kernel import (KERNEL_MAX_QUBITS, AffineAngles, KernelTables,
+                                        SmallKernel)
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
@@ -124,6 +125,11 @@ class _Angles:
         self.uses_weights = bool(np.any(parsed.a_w[rows]))
         self.has_const = bool(np.any(parsed.const[rows])) or not (self.uses_inputs
                                                                  or self.uses_weights)
+
+    def affine(self) -> AffineAngles:
+        """The map in float64, for the compiled kernel."""
+        real = np.dtype(np.float64)
+        return AffineAngles(self.const[real], self.a_in[real], self.a_w[real])
 
     def __call__(self, x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
         out = self.const[w.dtype] if self.has_const else 0
@@ -231,7 +237,8 @@ class FusedPath:
             readout = matrix
         plan = [("permute", step.perm) if isinstance(step, Permute)
                 else ("layer", step.layer_set, step.position) for step in self.plan]
-        return SmallKernel(self.n, encoder_kinds, [ls.kinds for ls in self.layer_sets], plan,
+        return SmallKernel(self.n, encoder_kinds, self.encoder_angles.affine(),
+                           [(ls.kinds, ls.angles.affine()) for ls in self.layer_sets], plan,
                            readout)
 
     def _register(self) -> None:
@@ -255,7 +262,7 @@ class FusedPath:
         and the encoding's and layers' Kronecker tables (with all derivatives if asked:
         ``backward`` can then reuse them)."""
         if self.kernel is not None:
-            return self._kernel_forward(x, w)
+            return self.kernel.forward(x, w)
         encoded = self._product_state(x, w, derivatives)
         state = encoded[0][:, 0]
         for part in encoded[1:]:
@@ -288,11 +295,8 @@ class FusedPath:
         dtype, batch = grad.dtype, grad.shape[0]
         if self.kernel is not None:
             if not isinstance(tables, KernelTables):
-                _, _, tables = self._kernel_forward(x, w)
-            enc_grad, lay_grad = self.kernel.backward(grad, final, tables, need_weights)
-            return self._parameter_gradients(x, enc_grad.reshape(batch, -1),
-                                             self.kernel.set_gradients(lay_grad),
-                                             need_inputs, need_weights, dtype)
+                _, _, tables = self.kernel.forward(x, w)
+            return self.kernel.backward(grad, final, tables, need_inputs, need_weights)
         if tables is None or not tables.derivatives:
             tables = Tables(self._product_state(x, w, True), self._layers(x, w, True), True, [])
         encoded, layers, states = tables.encoded, tables.layers, list(tables.states)
@@ -341,17 +345,6 @@ class FusedPath:
                 grad_w += (per_sample.sum(0) if ls.batched else layer_grad.ravel()) @ \
                     ls.angles.a_w[dtype]
         return grad_x, grad_w
-
-    def _kernel_forward(self, x: np.ndarray, w: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray, KernelTables]:
-        """``forward`` through the compiled kernel."""
-        batch, dtype = x.shape[0], w.dtype
-        enc = np.broadcast_to(self.encoder_angles(x, w), (batch, self.n * self.encoder_depth))
-        per_set = [np.reshape(ls.angles(None, w), (ls.count, self.n, ls.depth))
-                   for ls in self.layer_sets]
-        return self.kernel.forward(  # type: ignore[union-attr]
-            np.ascontiguousarray(enc, dtype=dtype).reshape(batch, self.n, -1),
-            self.kernel.layer_angles(per_set, dtype))  # type: ignore[union-attr]
 
     def _product_state(self, x: np.ndarray, w: np.ndarray,
                        derivatives: bool) -> list[np.ndarray]:

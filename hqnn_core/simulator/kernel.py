@@ -207,82 +207,97 @@ class KernelTables:
         self.enc, self.mats = enc, mats
 
 
-class SmallKernel:
-    """The compiled forward and backward of a fused circuit without re-uploading layers.
+class AffineAngles:
+    """Gate angles ``const + x @ a_in.T + w @ a_w.T`` of some rows (float64 arrays)."""
 
-    ``plan`` lists the steps after the encoding: ``("layer", set, position)`` or
-    ``("permute", perm)``; ``set_kinds`` holds each layer set's rotation kinds; ``readout``
+    def __init__(self, const: np.ndarray, a_in: np.ndarray, a_w: np.ndarray) -> None:
+        self.const, self.a_in, self.a_w = const, a_in, a_w
+
+
+class SmallKernel:
+    """The compiled forward and backward of a fused circuit without re-uploading layers,
+    from inputs and weights to outputs and back.
+
+    ``encoder`` holds the encoding's angles in (qubit, depth) order; ``layer_sets`` each
+    set's rotation kinds and angles in (position, qubit, depth) order; ``plan`` the steps
+    after the encoding, ``("layer", set, position)`` or ``("permute", perm)``; ``readout``
     maps probabilities (B, 2**n) to outputs (B, K) as a (2**n, K) matrix.
     """
 
-    def __init__(self, n_qubits: int, encoder_kinds: tuple[str, ...],
-                 set_kinds: list[tuple[str, ...]], plan: list[tuple], readout: np.ndarray) -> None:
-        self.n = n_qubits
+    def __init__(self, n_qubits: int, encoder_kinds: tuple[str, ...], encoder: AffineAngles,
+                 layer_sets: list[tuple[tuple[str, ...], AffineAngles]], plan: list[tuple],
+                 readout: np.ndarray) -> None:
+        self.n = n = n_qubits
         self.encoder_kinds = np.array([KIND_CODES[k] for k in encoder_kinds], dtype=np.int64)
-        depth_max = max(len(k) for k in set_kinds)
-        instances: list[tuple[int, int]] = []
-        ops, perms = [], []
+        depth_max = max(len(kinds) for kinds, _ in layer_sets)
+        ops, perms, rows = [], [], []
         for step in plan:
             if step[0] == "permute":
                 ops.append((PERMUTE, len(perms)))
                 perms.append(np.asarray(step[1], dtype=np.int64))
             else:
-                ops.append((LAYER, len(instances)))
-                instances.append((step[1], step[2]))
+                ops.append((LAYER, len(rows)))
+                rows.append(step[1:])
         self.ops = np.array(ops, dtype=np.int64).reshape(-1, 2)
-        size = 2**n_qubits
-        self.perms = np.array(perms, dtype=np.int64).reshape(-1, size)
+        self.perms = np.array(perms, dtype=np.int64).reshape(-1, 2**n)
         self.inverses = np.argsort(self.perms, axis=1)
-        self.instances = [[t for t, (k, _) in enumerate(instances) if k == s]
-                          for s in range(len(set_kinds))]
-        self.positions = [[i for k, i in instances if k == s] for s in range(len(set_kinds))]
-        self.depths = np.array([len(set_kinds[k]) for k, _ in instances], dtype=np.int64)
-        self.kinds = np.zeros((len(instances), depth_max), dtype=np.int64)
-        for t, (k, _) in enumerate(instances):
-            self.kinds[t, :len(set_kinds[k])] = [KIND_CODES[c] for c in set_kinds[k]]
-        self.set_depths = [len(k) for k in set_kinds]
-        self.readout = {np.dtype(np.float64): np.ascontiguousarray(readout, dtype=np.float64),
-                        np.dtype(np.float32): np.ascontiguousarray(readout, dtype=np.float32)}
+        # Every layer instance's angles as one affine map of the weights, (T, n, Dmax) rows.
+        n_weights = encoder.a_w.shape[1]
+        self.depths = np.array([len(layer_sets[k][0]) for k, _ in rows], dtype=np.int64)
+        self.kinds = np.zeros((len(rows), depth_max), dtype=np.int64)
+        const = np.zeros((len(rows), n, depth_max))
+        a_w = np.zeros((len(rows), n, depth_max, n_weights))
+        for t, (k, position) in enumerate(rows):
+            kinds, angles = layer_sets[k]
+            depth = len(kinds)
+            block = slice(position * n * depth, (position + 1) * n * depth)
+            self.kinds[t, :depth] = [KIND_CODES[c] for c in kinds]
+            const[t, :, :depth] = angles.const[block].reshape(n, depth)
+            a_w[t, :, :depth] = angles.a_w[block].reshape(n, depth, n_weights)
+        self.encoder_depth = len(encoder_kinds)
+        self._maps = {}
+        for real in (np.float64, np.float32):
+            self._maps[np.dtype(real)] = (
+                encoder.const.astype(real), np.ascontiguousarray(encoder.a_in.T, dtype=real),
+                np.ascontiguousarray(encoder.a_w.T, dtype=real), encoder.a_in.astype(real),
+                encoder.a_w.astype(real), const.reshape(-1).astype(real),
+                np.ascontiguousarray(a_w.reshape(-1, n_weights).T, dtype=real),
+                a_w.reshape(-1, n_weights).astype(real),
+                np.ascontiguousarray(readout, dtype=real))
+        self.encoder_uses_weights = bool(np.any(encoder.a_w))
 
-    def layer_angles(self, per_set: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
-        """(T, n, Dmax) angles of every layer instance from each set's (count, n, depth)."""
-        out = np.zeros((len(self.depths), self.n, self.kinds.shape[1]), dtype=dtype)
-        for s, angles in enumerate(per_set):
-            if self.instances[s]:
-                out[self.instances[s], :, :self.set_depths[s]] = angles[self.positions[s]]
-        return out
-
-    def forward(self, enc_angles: np.ndarray, lay_angles: np.ndarray
+    def forward(self, x: np.ndarray, w: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, KernelTables]:
-        """Outputs (B, K), final state (B, 2**n) and the tables for ``backward``, for encoding
-        angles (B, n, De) and layer angles (T, n, Dmax)."""
-        real = enc_angles.dtype
+        """Outputs (B, K), the final state (B, 2**n) and the tables for ``backward``."""
+        real = w.dtype
+        e_const, e_in, e_w, _, _, l_const, l_w, _, readout = self._maps[real]
+        batch, n = x.shape[0], self.n
+        enc_angles = x.astype(real, copy=False) @ e_in + (e_const + w @ e_w)
+        lay_angles = (l_const + w @ l_w).reshape(len(self.depths), n, -1)
         cdtype = np.complex64 if real == np.float32 else np.complex128
-        batch, size = enc_angles.shape[0], 2**self.n
-        enc = np.empty((batch, self.n, 1 + len(self.encoder_kinds), 2), dtype=cdtype)
-        mats = np.zeros((len(self.depths), self.n, 1 + self.kinds.shape[1], 2, 2), dtype=cdtype)
-        state = np.empty((batch, size), dtype=cdtype)
-        readout = self.readout[real]
+        enc = np.empty((batch, n, 1 + self.encoder_depth, 2), dtype=cdtype)
+        mats = np.zeros((len(self.depths), n, 1 + self.kinds.shape[1], 2, 2), dtype=cdtype)
+        state = np.empty((batch, 2**n), dtype=cdtype)
         out = np.empty((batch, readout.shape[1]), dtype=real)
-        forward(enc_angles, self.encoder_kinds, lay_angles, self.kinds, self.depths, self.ops,
-                self.perms, readout, enc, mats, state, np.empty_like(state), out)
+        forward(enc_angles.reshape(batch, n, -1), self.encoder_kinds, lay_angles, self.kinds,
+                self.depths, self.ops, self.perms, readout, enc, mats, state,
+                np.empty_like(state), out)
         return out, state, KernelTables(enc, mats)
 
     def backward(self, grad: np.ndarray, final: np.ndarray, tables: KernelTables,
-                 need_layers: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Gradients (B, n, De) for the encoding angles and (T, n, Dmax) for the layers'."""
+                 need_inputs: bool, need_weights: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients with respect to the inputs (B, I) and the weights (W,), zeros where
+        not needed."""
         real = grad.dtype
-        enc_grad = np.empty(tables.enc.shape[:2] + (tables.enc.shape[2] - 1,), dtype=real)
+        _, _, _, a_in, a_w, _, _, l_w, readout = self._maps[real]
+        batch = grad.shape[0]
+        enc_grad = np.empty((batch, self.n, self.encoder_depth), dtype=real)
         lay_grad = np.empty((len(self.depths), self.n, self.kinds.shape[1]), dtype=real)
         backward(np.ascontiguousarray(grad), final, tables.enc, tables.mats, self.depths,
-                 self.ops, self.inverses, self.readout[real], need_layers, enc_grad, lay_grad)
-        return enc_grad, lay_grad
-
-    def set_gradients(self, lay_grad: np.ndarray) -> list[np.ndarray]:
-        """Each layer set's (count, n, depth) gradient from the instances' (T, n, Dmax)."""
-        out = []
-        for s, depth in enumerate(self.set_depths):
-            grads = np.zeros((len(self.positions[s]), self.n, depth), dtype=lay_grad.dtype)
-            grads[self.positions[s]] = lay_grad[self.instances[s], :, :depth]
-            out.append(grads)
-        return out
+                 self.ops, self.inverses, readout, need_weights, enc_grad, lay_grad)
+        enc_grad = enc_grad.reshape(batch, -1)
+        grad_x = enc_grad @ a_in if need_inputs else np.zeros((batch, a_in.shape[1]), real)
+        grad_w = lay_grad.reshape(-1) @ l_w if need_weights else np.zeros(a_w.shape[1], real)
+        if need_weights and self.encoder_uses_weights:
+            grad_w += enc_grad.sum(0) @ a_w
+        return grad_x, grad_w
