@@ -14,7 +14,8 @@ per qubit and layer:
   encoding's gradient comes from the cotangent at the product state.
 
 Compiled on first use and cached on disk (``cache=True``); single-threaded, which is what
-these sizes want (see ``threads``). ``fused.FusedPath`` uses it for circuits up to
+these sizes want (see ``threads``), and without the GIL (other Python threads, such as the
+studio's server, run meanwhile). ``fused.FusedPath`` uses it for circuits up to
 ``KERNEL_MAX_QUBITS`` qubits; tests compare it with the NumPy path and the torch engine.
 """
 
@@ -96,7 +97,7 @@ def _gather(state: np.ndarray, perm: np.ndarray, buffer: np.ndarray) -> None:
         state[b] = buffer[b]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def forward(enc_angles: np.ndarray, enc_kinds: np.ndarray, lay_angles: np.ndarray,
             lay_kinds: np.ndarray, lay_depths: np.ndarray, ops: np.ndarray, perms: np.ndarray,
             readout: np.ndarray, enc: np.ndarray, mats: np.ndarray, state: np.ndarray,
@@ -138,7 +139,7 @@ def forward(enc_angles: np.ndarray, enc_kinds: np.ndarray, lay_angles: np.ndarra
                 out[b, k] += p * readout[i, k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def backward(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: np.ndarray,
              lay_depths: np.ndarray, ops: np.ndarray, inverses: np.ndarray, readout: np.ndarray,
              need_layers: bool, enc_grad: np.ndarray, lay_grad: np.ndarray) -> None:
