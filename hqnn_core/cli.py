@@ -36,10 +36,10 @@ def _print_confusion(confusion: Sequence[Sequence[int]], class_names: Sequence[s
 def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from hqnn_core.config import RunConfig
+    from hqnn_core.learning.runs import read_config_file
     from hqnn_core.learning.training import TrainEvent, fit
 
-    cfg = RunConfig.from_json(args.config)
+    cfg = read_config_file(args.config)  # a run folder's config.json: the values it was trained with
     stop = threading.Event()
     bar: dict[str, Any] = {}
 

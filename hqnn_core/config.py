@@ -25,7 +25,7 @@ MODEL_KINDS = ("hybrid", "quantum", "classical")
 FRONTS = ("linear", "cnn", "pca", "none")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("warmup_cosine", "cosine", "step", "none")
-INITS = ("uniform", "small")
+INITS = ("uniform", "small", "identity_blocks")
 INPUT_NORMS = ("batch", "none")
 MAX_QUBITS = 20
 
@@ -122,6 +122,12 @@ class CircuitConfig:
             raise ConfigError(f"circuit.input_scale must be true or false, got {self.input_scale!r}.")
         if not isinstance(self.reupload, bool):
             raise ConfigError(f"circuit.reupload must be true or false, got {self.reupload!r}.")
+        if self.init == "identity_blocks" and (self.layers % 2 or self.reupload):
+            raise ConfigError(
+                "circuit.init='identity_blocks' pairs each ansatz layer with its inverse, so it "
+                f"needs an even number of layers (got {self.layers}) and reupload false "
+                f"(got {str(self.reupload).lower()}); or use init 'uniform' or 'small'."
+            )
         if self.reupload and self.encoding == "amplitude":
             raise ConfigError(
                 "Amplitude encoding prepares the state from |0...0> and cannot be re-uploaded; "

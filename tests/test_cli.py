@@ -120,3 +120,34 @@ def test_issue_config_reads_mnist_relative_to_the_repo(monkeypatch):
     cfg = RunConfig.from_json(REPO / "assets/configs/mnist-hybrid-cnn.json")
     data = load_dataset(dataclasses.replace(cfg.data, train_size=60, test_size=20))
     assert data.image_shape == (1, 28, 28) and len(data.class_names) == 10
+
+
+def test_resume_from_a_run_folder_saved_before_the_recipe_keys(tmp_path, capsys):
+    """`hqnn train RUN/config.json --out RUN --resume` reads the saved config as saved: keys
+    it lacks get the values it was trained with (from_saved), not today's defaults."""
+    import threading
+
+    from hqnn_core.config import LEGACY_VALUES, RunConfig
+    from hqnn_core.learning.training import fit
+
+    legacy = {**TINY, **{s: {**TINY.get(s, {}), **v} for s, v in LEGACY_VALUES.items()}}
+    legacy["train"] = {**legacy["train"], "epochs": 3}
+    cfg, out, stop = RunConfig.from_dict(legacy), tmp_path / "old-run", threading.Event()
+    stopped = fit(cfg, run_dir=out, stop_event=stop,
+                  callbacks=[lambda e: stop.set() if e.kind == "epoch" else None])
+    assert stopped.status == "stopped"
+    saved = read_json(out / "config.json")  # as a pre-recipe version wrote it: no recipe keys
+    for section, keys in LEGACY_VALUES.items():
+        for key in keys:
+            del saved[section][key]
+    (out / "config.json").write_text(json.dumps(saved))
+    assert RunConfig.from_dict(saved) != cfg  # today's defaults would refuse the resume
+    assert main(["train", str(out / "config.json"), "--out", str(out), "--resume"]) == 0, \
+        capsys.readouterr().err
+    metrics = read_json(out / METRICS_FILE)
+    assert metrics["status"] == "completed" and metrics["epochs_done"] == 3
+    assert RunConfig.from_dict(read_json(out / "config.json")) == cfg  # legacy values kept
+    # a hand-written file is still read with today's defaults
+    assert main(["train", str(_write(tmp_path / "hand.json", saved)), "--out", str(out),
+                 "--resume"]) == 1
+    assert "different configuration" in capsys.readouterr().err

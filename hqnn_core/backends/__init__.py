@@ -15,8 +15,8 @@ from hqnn_core.errors import ConfigError
 
 BACKENDS = ("aer", "ibm")
 
-__all__ = ["BACKENDS", "CircuitSpec", "ShiftRunner", "make_executor", "make_runner",
-           "set_status_callback"]
+__all__ = ["BACKENDS", "CircuitSpec", "ShiftRunner", "close_backend", "make_executor",
+           "make_runner", "set_status_callback"]
 
 
 def make_executor(layer: Any, *, backend: str, shots: int | None = None, noise: str | None = None,
@@ -66,4 +66,14 @@ def set_status_callback(layer: Any, callback: Any) -> bool:
     if executor is None or not hasattr(executor, "status_callback"):
         return False
     executor.status_callback = callback
+    return True
+
+
+def close_backend(layer: Any) -> bool:
+    """End the session a layer's backend holds (IBM: its runtime ``Batch``); a later job opens
+    a new one. Returns False (and does nothing) when the layer holds none."""
+    close = getattr(getattr(getattr(layer, "_runner", None), "executor", None), "close", None)
+    if close is None:
+        return False
+    close()
     return True

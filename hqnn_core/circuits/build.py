@@ -27,7 +27,8 @@ class BuiltCircuit:
 
 def build_circuit(cfg: CircuitConfig) -> BuiltCircuit:
     """Encoding, then ``cfg.layers`` ansatz layers (re-encoding before each if
-    ``cfg.reupload``), then an optional final rotation layer. No measurements: the
+    ``cfg.reupload``; with ``init`` identity_blocks every second layer is the mirror image of
+    the one before), then an optional final rotation layer. No measurements: the
     readout is given by ``observables`` (or all probabilities for ``probs``). ``steps``
     names where each of those parts ends in ``circuit.data`` (for step-by-step views)."""
     inputs_name = "α" if cfg.encoding == "amplitude" else "x"
@@ -42,9 +43,13 @@ def build_circuit(cfg: CircuitConfig) -> BuiltCircuit:
             qc.barrier()
             if layer == 0:
                 steps.append(("encoding", len(qc.data)))
-        offset = ansatz.append_rotation_layer(qc, cfg, weights, offset)
-        ansatz.append_entangler(qc, cfg, layer)
         label = f"layer {layer + 1}" + (" (re-upload + ansatz)" if layer and cfg.reupload else "")
+        if ansatz.is_mirror_layer(cfg, layer):
+            offset = ansatz.append_inverse_layer(qc, cfg, weights, offset, layer)
+            label += f" (inverse of layer {layer})"
+        else:
+            offset = ansatz.append_rotation_layer(qc, cfg, weights, offset)
+            ansatz.append_entangler(qc, cfg, layer)
         steps.append((label, len(qc.data)))
     if ansatz.has_final_rotations(cfg):
         offset = ansatz.append_rotation_layer(qc, cfg, weights, offset)

@@ -17,6 +17,7 @@ import torch
 from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
+from hqnn_core.circuits.ansatz import identity_init
 from hqnn_core.circuits.build import build_circuit
 from hqnn_core.circuits.encodings import amplitude_tree_angles
 from hqnn_core.config import CircuitConfig
@@ -34,7 +35,9 @@ from hqnn_core.simulator.threads import scoped, threads_for
 BACKENDS = ("exact", "aer", "ibm")
 # Circuit weights start uniform in (-r, r): "uniform" the whole circle; "small" near 0 (the ansatz
 # then starts close to its entanglers alone, against barren plateaus in deep circuits).
-INIT_RANGES = {"uniform": math.pi, "small": 0.1 * math.pi}
+# "identity_blocks" draws the free layers like "uniform" and starts their mirror layers at minus
+# those angles, so the ansatz starts as the identity (Grant et al. 2019).
+INIT_RANGES = {"uniform": math.pi, "small": 0.1 * math.pi, "identity_blocks": math.pi}
 SCALED_ENCODINGS = ("angle", "dense_angle", "iqp")  # encodings whose inputs are angles
 DEFAULT_MAX_STATE_BYTES = 8 * 2**30
 
@@ -49,8 +52,9 @@ class QuantumLayer(torch.nn.Module):
     with an adjoint backward; set it False to use the torch engine's autograd.
     ``max_state_bytes`` (default ``HQNN_MAX_STATE_BYTES`` or 8 GiB) bounds the memory a
     forward pass may ask for. ``config.init`` sets the circuit weights' initial range
-    (``INIT_RANGES``); ``config.input_scale`` adds ``input_weights`` (one trainable factor
-    per feature, starting at 1) multiplying angle-type inputs before they are encoded.
+    (``INIT_RANGES``; "identity_blocks" starts the ansatz as the identity);
+    ``config.input_scale`` adds ``input_weights`` (one trainable factor per feature, starting
+    at 1) multiplying angle-type inputs before they are encoded.
     """
 
     use_fused: bool = True
@@ -146,7 +150,13 @@ class QuantumLayer(torch.nn.Module):
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         init = self.config.init if self.config is not None else "uniform"
         draw = torch.rand(len(weights), generator=generator, dtype=torch.float64) * 2 - 1
-        self.weights = torch.nn.Parameter((draw * INIT_RANGES[init]).to(dtype))
+        values = draw * INIT_RANGES[init]
+        if self.config is not None:
+            mirror, zeros = identity_init(self.config)  # identity_blocks: undo each free layer
+            for i, partner in mirror.items():
+                values[i] = -values[partner]
+            values[zeros] = 0.0
+        self.weights = torch.nn.Parameter(values.to(dtype))
         if self.config is not None and self.config.input_scale and \
                 self.config.encoding in SCALED_ENCODINGS:
             self.input_weights = torch.nn.Parameter(torch.ones(self.n_features, dtype=dtype))

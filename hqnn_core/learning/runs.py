@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hqnn_core.learning.checkpoint import (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, load_weights,
-                                  read_json)
-from hqnn_core.config import RunConfig
+from hqnn_core.learning.checkpoint import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE,
+                                           load_weights, read_json)
+from hqnn_core.config import RunConfig, read_json_file
 from hqnn_core.errors import ConfigError, RunError
 from hqnn_core.learning.model import Classifier, build_model
 
@@ -93,6 +93,18 @@ class RunInfo:
     train_seconds: float | None
     sweep: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+def read_config_file(path: str | Path) -> RunConfig:
+    """A configuration file: a run folder's own ``config.json`` (beside its checkpoint,
+    weights or metrics) is a saved one (``RunConfig.from_saved``: keys it lacks get the values
+    it was trained with); any other file is hand-written (``from_json``: today's defaults)."""
+    path = Path(path)
+    saved = path.name == CONFIG_FILE and any(
+        (path.parent / name).is_file() for name in (CHECKPOINT_FILE, WEIGHTS_FILE, METRICS_FILE))
+    if not saved:
+        return RunConfig.from_json(path)
+    return RunConfig.from_saved(read_json_file(path, "configuration file"))
 
 
 def _summary(run_dir: Path, run_id: str, created: float | None = None) -> dict[str, Any]:

@@ -171,10 +171,25 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     ``data`` is a ``DatasetSplit`` (loaded from ``cfg.data`` when None). Events go to every
     callback; ``stop_event.is_set()`` is checked before every batch: the run then saves a
     checkpoint and returns with status "stopped". ``resume=True`` continues from
-    ``run_dir``'s checkpoint exactly as if never interrupted.
+    ``run_dir``'s checkpoint exactly as if never interrupted. On IBM Quantum the layer's
+    runtime Batch is closed when fit returns or raises (a later prediction opens a new one).
     """
+    built: list[Classifier] = []
+    try:
+        return _fit(cfg, run_dir, list(callbacks), stop_event, resume, data, built)
+    finally:
+        layers = [m.quantum_layer for m in built if m.quantum_layer is not None]
+        if any(layer.backend != "exact" for layer in layers):
+            from hqnn_core.backends import close_backend
+
+            for layer in layers:
+                close_backend(layer)
+
+
+def _fit(cfg: RunConfig, run_dir: str | Path | None, callbacks: list[Callback],
+         stop_event: threading.Event | None, resume: bool, data: Any,
+         built: list[Classifier]) -> FitResult:
     check_resources(cfg)  # one sentence naming the limit, before data or layer are allocated
-    callbacks = list(callbacks)
     run_dir = Path(run_dir) if run_dir is not None else None
     t = cfg.train
     progress = {"epoch": 0, "step": 0, "total": 0, "seconds": 0.0}
@@ -195,6 +210,7 @@ def fit(cfg: RunConfig, *, run_dir: str | Path | None = None, callbacks: Iterabl
     gen = torch.Generator().manual_seed(t.seed)
     model = build_model(cfg, n_classes=len(class_names), image_shape=tuple(data.image_shape),
                         x_train=x_train)
+    built.append(model)
     init_parameters(model, gen)
     _route_job_status(model, emit)
     optimizer = make_optimizer(model, cfg)

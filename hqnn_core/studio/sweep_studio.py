@@ -48,6 +48,7 @@ TUNABLE: dict[str, tuple[Any, ...]] = {
     "circuit.entanglement": ("choice", C.ENTANGLEMENTS),
     "circuit.measurement": ("choice", C.MEASUREMENTS),
     "circuit.reupload": ("choice", (False, True)),
+    "circuit.init": ("choice", C.INITS),
     "model.front": ("choice", C.FRONTS),
     "model.hidden": ("choice", (0, 16, 32, 64)),
     "model.dropout": ("float", 0.0, 0.5),
