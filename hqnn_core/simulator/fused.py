@@ -40,6 +40,8 @@ import torch
 
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
 from hqnn_core.simulator.expressions import ParsedAngles
+from hqnn_core.simulator.kernel import (KERNEL_MAX_QUBITS, AffineAngles, KernelTables,
+                                        SmallKernel)
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
@@ -124,6 +126,11 @@ class _Angles:
         self.has_const = bool(np.any(parsed.const[rows])) or not (self.uses_inputs
                                                                  or self.uses_weights)
 
+    def affine(self) -> AffineAngles:
+        """The map in float64, for the compiled kernel."""
+        real = np.dtype(np.float64)
+        return AffineAngles(self.const[real], self.a_in[real], self.a_w[real])
+
     def __call__(self, x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
         out = self.const[w.dtype] if self.has_const else 0
         if self.uses_weights:
@@ -140,7 +147,7 @@ class _LayerSet:
 
     def __init__(self, parsed: ParsedAngles, steps: list[LocalStep], kinds: tuple[str, ...],
                  n_qubits: int, batched: bool) -> None:
-        self.depth, self.n, self.batched = len(kinds), n_qubits, batched
+        self.depth, self.n, self.batched, self.kinds = len(kinds), n_qubits, batched, kinds
         self.table = _precisions(rotation_table(kinds))
         self.angles = _Angles(parsed, [r for s in steps for r in _rows(s, n_qubits)])
         self.count = len(steps)
@@ -217,6 +224,22 @@ class FusedPath:
         self.work_per_sample = 2**n * max(1, sum(isinstance(s, LocalStep) for s in rest))
         self.max_batch = MAX_BATCH_REUPLOADING if any(ls.batched for ls in self.layer_sets) \
             else MAX_BATCH
+        self.kernel = self._small_kernel(kinds, readout)
+
+    def _small_kernel(self, encoder_kinds: tuple[str, ...], readout: np.ndarray
+                      ) -> SmallKernel | None:
+        """The compiled loops of ``kernel`` for small circuits without re-uploading layers."""
+        if self.n > KERNEL_MAX_QUBITS or any(ls.batched for ls in self.layer_sets):
+            return None
+        if self.readout_is_index:
+            matrix = np.zeros((2**self.n, len(readout)))
+            matrix[readout, np.arange(len(readout))] = 1.0
+            readout = matrix
+        plan = [("permute", step.perm) if isinstance(step, Permute)
+                else ("layer", step.layer_set, step.position) for step in self.plan]
+        return SmallKernel(self.n, encoder_kinds, self.encoder_angles.affine(),
+                           [(ls.kinds, ls.angles.affine()) for ls in self.layer_sets], plan,
+                           readout)
 
     def _register(self) -> None:
         self.op_key = f"fused-{next(_KEYS)}"
@@ -238,6 +261,8 @@ class FusedPath:
         """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,),
         and the encoding's and layers' Kronecker tables (with all derivatives if asked:
         ``backward`` can then reuse them)."""
+        if self.kernel is not None:
+            return self.kernel.forward(x, w)
         encoded = self._product_state(x, w, derivatives)
         state = encoded[0][:, 0]
         for part in encoded[1:]:
@@ -268,6 +293,10 @@ class FusedPath:
         state = final
         cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
+        if self.kernel is not None:
+            if not isinstance(tables, KernelTables):
+                _, _, tables = self.kernel.forward(x, w)
+            return self.kernel.backward(grad, final, tables, need_inputs, need_weights)
         if tables is None or not tables.derivatives:
             tables = Tables(self._product_state(x, w, True), self._layers(x, w, True), True, [])
         encoded, layers, states = tables.encoded, tables.layers, list(tables.states)
@@ -294,6 +323,15 @@ class FusedPath:
                     layer_grads[k][i, lo:lo + size] = per_angle.reshape(size, -1)
                 cotangent = apply_block(cotangent, adjoint, lo, size, self.n)
         encoder_grad = self._encoder_gradient(encoded, cotangent)  # (B, n * D)
+        return self._parameter_gradients(x, encoder_grad, layer_grads, need_inputs,
+                                         need_weights, dtype)
+
+    def _parameter_gradients(self, x: np.ndarray, encoder_grad: np.ndarray,
+                             layer_grads: list[np.ndarray], need_inputs: bool,
+                             need_weights: bool, dtype: np.dtype
+                             ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients for inputs (B, I) and weights (W,) from the angles' gradients: the
+        encoding's (B, n * D) and each layer set's (L or B, n, D)."""
         grad_x = encoder_grad @ self.encoder_angles.a_in[dtype] if need_inputs \
             else np.zeros(x.shape, dtype=dtype)
         grad_w = np.zeros(self.n_weights, dtype=dtype)
