@@ -3,7 +3,8 @@
 Every framework trains the same model (``probe_hqnn.py``'s docstring) in a process of its
 own: hqnn's probe here, the peers' probes and virtualenvs from ``../shared/peers`` (its
 ``env.sh`` builds them under ``~/.cache/hqnn-peers``; a peer whose virtualenv is missing is
-skipped and named). Frameworks take turns (each round runs every framework once at all
+skipped and named), and ``peers/pl_torch.py`` (PennyLane's ``TorchLayer``) in that
+virtualenv. Frameworks take turns (each round runs every framework once at all
 sizes), first on the machine as it is ("quiet"), then with one spinning process beside
 ("loaded"); medians over ``--rounds``. Prints samples/s, hqnn against the fastest peer per
 size, the eager loop against each torch-based peer, and what load costs each framework.
@@ -62,7 +63,10 @@ def frameworks() -> list[Framework]:
         Framework("hqnn-eager", here, probe, True, 16, {"MODE": "eager"}),
         Framework("tc-jax", venv, peers / "tc-jax.py", False, 16),
         Framework("pl-jax-vmap", venv, peers / "pl-jax-vmap.py", False, 16),
+        Framework("pl-jax-bcast", venv, peers / "pl-jax-bcast.py", False, 16),
         Framework("tc-torch", venv, peers / "tc-torch.py", True, 12),
+        Framework("pl-torch", venv, ROOT / "benchmarks" / "peers" / "pl_torch.py", True, 12,
+                  {"HQNN_PEERS": str(peers)}),
         Framework("tqng", VENVS / "tqng" / "bin" / "python", peers / "tqng.py", True, 12),
         Framework("qtm", VENVS / "qtm" / "bin" / "python", peers / "qtm.py", True, 4),
     ]
@@ -168,7 +172,7 @@ def report(medians: dict, present: list[Framework]) -> None:
 def curve(args: argparse.Namespace) -> dict:
     present = {fw.name: fw for fw in frameworks() if fw.available()}
     points: dict[str, dict[str, list]] = {}
-    for name in ("hqnn", "tc-jax", "pl-jax-vmap"):
+    for name in ("hqnn", "tc-jax", "pl-jax-bcast"):
         if name not in present:
             continue
         for n in args.curve_qubits if name == "hqnn" else args.peer_qubits:

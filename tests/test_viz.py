@@ -108,3 +108,19 @@ def test_bloch_figure_labels_its_axes_and_poles() -> None:
     assert axes[0].z[pole] < -1  # |1> sits below the south pole
     assert [a.text for a in fig.layout.annotations] == ["qubit 0 · purity 1.00",
                                                         "qubit 1 · purity 1.00"]
+
+
+def test_bloch_figure_gives_each_qubit_its_own_scene_in_reading_order() -> None:
+    fig = viz.bloch_figure(np.tile([0.0, 0.0, 1.0], (6, 1)), max_cols=4)
+    scenes = [fig.layout[f"scene{q + 1}" if q else "scene"] for q in range(6)]
+    for q, trace in enumerate(fig.data):
+        assert trace.scene == ("scene" if q // 3 == 0 else f"scene{q // 3 + 1}")
+    boxes = [(s.domain.x, s.domain.y) for s in scenes]
+    assert all(0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 for (x0, x1), (y0, y1) in boxes)
+    assert [b[0][0] for b in boxes[:4]] == sorted(b[0][0] for b in boxes[:4])  # left to right
+    assert boxes[4][1][1] <= boxes[0][1][0]  # the second row lies below the first
+    for i, (bx, by) in enumerate(boxes):  # no two scenes overlap
+        for cx, cy in boxes[i + 1:]:
+            assert bx[1] <= cx[0] or cx[1] <= bx[0] or by[1] <= cy[0] or cy[1] <= by[0]
+    tops = [a.y for a in fig.layout.annotations]
+    assert tops == [b[1][1] for b in boxes]  # each title sits on its sphere

@@ -33,10 +33,13 @@ from __future__ import annotations
 import itertools
 import weakref
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from hqnn_core.simulator.kernel import SmallKernel
 
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
 from hqnn_core.simulator.expressions import ParsedAngles
@@ -45,6 +48,9 @@ from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, k
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 
 MAX_QUBITS = 12
+# Up to this many qubits (without re-uploading layers) the compiled loops of ``kernel`` run
+# the circuit; beyond, the NumPy path's BLAS blocks win (the kernel measured 0.6-0.8x at 6-8).
+KERNEL_MAX_QUBITS = 5
 # Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
 # fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
 # of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
@@ -124,6 +130,11 @@ class _Angles:
         self.has_const = bool(np.any(parsed.const[rows])) or not (self.uses_inputs
                                                                  or self.uses_weights)
 
+    def affine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(const, a_in, a_w) in float64, for the compiled kernel."""
+        real = np.dtype(np.float64)
+        return self.const[real], self.a_in[real], self.a_w[real]
+
     def __call__(self, x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
         out = self.const[w.dtype] if self.has_const else 0
         if self.uses_weights:
@@ -140,7 +151,7 @@ class _LayerSet:
 
     def __init__(self, parsed: ParsedAngles, steps: list[LocalStep], kinds: tuple[str, ...],
                  n_qubits: int, batched: bool) -> None:
-        self.depth, self.n, self.batched = len(kinds), n_qubits, batched
+        self.depth, self.n, self.batched, self.kinds = len(kinds), n_qubits, batched, kinds
         self.table = _precisions(rotation_table(kinds))
         self.angles = _Angles(parsed, [r for s in steps for r in _rows(s, n_qubits)])
         self.count = len(steps)
@@ -217,6 +228,23 @@ class FusedPath:
         self.work_per_sample = 2**n * max(1, sum(isinstance(s, LocalStep) for s in rest))
         self.max_batch = MAX_BATCH_REUPLOADING if any(ls.batched for ls in self.layer_sets) \
             else MAX_BATCH
+        self.kernel = self._small_kernel(kinds, readout)
+
+    def _small_kernel(self, encoder_kinds: tuple[str, ...], readout: np.ndarray
+                      ) -> "SmallKernel | None":
+        """The compiled loops of ``kernel`` for small circuits without re-uploading layers."""
+        if self.n > KERNEL_MAX_QUBITS or any(ls.batched for ls in self.layer_sets):
+            return None
+        from hqnn_core.simulator.kernel import SmallKernel  # Numba, imported when needed
+        if self.readout_is_index:
+            matrix = np.zeros((2**self.n, len(readout)))
+            matrix[readout, np.arange(len(readout))] = 1.0
+            readout = matrix
+        plan = [("permute", step.perm) if isinstance(step, Permute)
+                else ("layer", step.layer_set, step.position) for step in self.plan]
+        return SmallKernel(self.n, encoder_kinds, self.encoder_angles.affine(),
+                           [(ls.kinds, ls.angles.affine()) for ls in self.layer_sets], plan,
+                           readout)
 
     def _register(self) -> None:
         self.op_key = f"fused-{next(_KEYS)}"
@@ -238,6 +266,8 @@ class FusedPath:
         """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,),
         and the encoding's and layers' Kronecker tables (with all derivatives if asked:
         ``backward`` can then reuse them)."""
+        if self.kernel is not None:
+            return self.kernel.forward(x, w)
         encoded = self._product_state(x, w, derivatives)
         state = encoded[0][:, 0]
         for part in encoded[1:]:
@@ -268,6 +298,10 @@ class FusedPath:
         state = final
         cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
+        if self.kernel is not None:
+            if tables is None:  # the operators' backward keeps no tables
+                _, _, tables = self.kernel.forward(x, w)
+            return self.kernel.backward(grad, final, tables, need_inputs, need_weights)
         if tables is None or not tables.derivatives:
             tables = Tables(self._product_state(x, w, True), self._layers(x, w, True), True, [])
         encoded, layers, states = tables.encoded, tables.layers, list(tables.states)
@@ -294,6 +328,15 @@ class FusedPath:
                     layer_grads[k][i, lo:lo + size] = per_angle.reshape(size, -1)
                 cotangent = apply_block(cotangent, adjoint, lo, size, self.n)
         encoder_grad = self._encoder_gradient(encoded, cotangent)  # (B, n * D)
+        return self._parameter_gradients(x, encoder_grad, layer_grads, need_inputs,
+                                         need_weights, dtype)
+
+    def _parameter_gradients(self, x: np.ndarray, encoder_grad: np.ndarray,
+                             layer_grads: list[np.ndarray], need_inputs: bool,
+                             need_weights: bool, dtype: np.dtype
+                             ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients for inputs (B, I) and weights (W,) from the angles' gradients: the
+        encoding's (B, n * D) and each layer set's (L or B, n, D)."""
         grad_x = encoder_grad @ self.encoder_angles.a_in[dtype] if need_inputs \
             else np.zeros(x.shape, dtype=dtype)
         grad_w = np.zeros(self.n_weights, dtype=dtype)

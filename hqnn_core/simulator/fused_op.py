@@ -2,9 +2,10 @@
 
 As ``torch.library`` custom ops with fake (shape) functions and a registered autograd
 formula, ``torch.compile`` traces a model through the layer without a graph break. In
-eager mode the same NumPy work runs in an ``autograd.Function``; both have a batching rule
-for ``torch.vmap`` that loops over the mapped dimension. The NumPy work is ``FusedPath``'s; an operator finds its path by a string key
-(operator arguments are tensors and plain values), ``FusedPath.op_key``.
+eager mode the same work runs in an ``autograd.Function``; under ``torch.vmap`` a batching
+rule loops over the mapped dimension. The work is ``FusedPath``'s (NumPy, or the compiled
+loops of ``kernel``); an operator finds its path by a string key (operator arguments are
+tensors and plain values), ``FusedPath.op_key``.
 
 First derivatives use the adjoint backward. Second derivatives (``create_graph=True``, a
 gradient penalty, ``gradgradcheck``) are taken through the torch engine's autograd of the
@@ -24,48 +25,85 @@ from hqnn_core.simulator.fused import PATHS as _PATHS, FusedPath
 def fused_outputs(path: FusedPath, inputs: Tensor, weights: Tensor) -> Tensor:
     """(B, K) layer outputs for circuit input values (B, I).
 
-    In eager mode an ``autograd.Function`` (a fraction of the operators' dispatch cost, and
-    its backward reuses the forward's derivative tables); under ``torch.compile`` the
-    operators."""
+    In eager mode an old-style ``autograd.Function`` (the cheapest to call; its backward
+    reuses the forward's tables), under ``torch.func`` transforms (``vmap``, ...) one with
+    ``setup_context`` and a batching rule, and under ``torch.compile`` the operators."""
     if torch.compiler.is_compiling():
         return torch.ops.hqnn.fused_forward(inputs, weights, path.op_key)[0]
-    return _FusedFunction.apply(inputs, weights, path)[0]
+    try:
+        return _FusedFunction.apply(inputs, weights, path)
+    except RuntimeError as error:  # a functorch transform is active: only setup_context-style
+        if "setup_context" not in str(error):  # functions run under it
+            raise
+    return _TransformableFusedFunction.apply(inputs, weights, path)[0]
+
+
+def _eager_forward(path: FusedPath, inputs: Tensor, weights: Tensor, derivatives: bool
+             ) -> tuple[Tensor, tuple]:
+    """Outputs and what the backward needs (final state, tables)."""
+    x, w = inputs.numpy(force=True), weights.numpy(force=True)
+    if path.kernel is not None:  # compiled loops, no BLAS
+        out, state, tables = path.forward(x, w, derivatives)
+    else:
+        with single_thread_blas:
+            out, state, tables = path.forward(x, w, derivatives)
+    return torch.from_numpy(out), (state, tables)
+
+
+def _eager_backward(path: FusedPath, x: Tensor, w: Tensor, saved: tuple, grad: Tensor,
+              need_x: bool, need_w: bool) -> tuple[Tensor | None, Tensor | None, None]:
+    """Gradients for inputs and weights (None where not needed)."""
+    if torch.is_grad_enabled():
+        return (*_differentiable_vjp(path, x, w, grad, need_x, need_w), None)
+    args = (x.numpy(force=True), w.numpy(force=True), saved[0],
+            grad.to(w.dtype).numpy(force=True), need_x, need_w, saved[1])
+    if path.kernel is not None:
+        grad_x, grad_w = path.backward(*args)
+    else:
+        with single_thread_blas:
+            grad_x, grad_w = path.backward(*args)
+    return (torch.from_numpy(grad_x) if need_x else None,
+            torch.from_numpy(grad_w) if need_w else None, None)
 
 
 class _FusedFunction(torch.autograd.Function):
     @staticmethod
+    def forward(ctx, inputs: Tensor, weights: Tensor, path: FusedPath  # type: ignore[override]
+                ) -> Tensor:
+        out, ctx.saved = _eager_forward(path, inputs, weights, any(ctx.needs_input_grad[:2]))
+        ctx.save_for_backward(inputs, weights)
+        ctx.path = path
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        x, w = ctx.saved_tensors
+        return _eager_backward(ctx.path, x, w, ctx.saved, grad, *ctx.needs_input_grad[:2])
+
+
+class _TransformableFusedFunction(torch.autograd.Function):
+    @staticmethod
     def forward(inputs: Tensor, weights: Tensor, path: FusedPath):  # type: ignore[override]
         derivatives = torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad)
-        with single_thread_blas:
-            out, state, tables = path.forward(inputs.numpy(force=True),
-                                              weights.numpy(force=True), derivatives)
-        return torch.from_numpy(out), (state, tables)
+        return _eager_forward(path, inputs, weights, derivatives)
 
     @staticmethod
     def setup_context(ctx, inputs: tuple, output: tuple) -> None:  # type: ignore[override]
         x, w, path = inputs
         ctx.save_for_backward(x, w)
-        ctx.path, (ctx.state, ctx.tables) = path, output[1]
+        ctx.path, ctx.saved = path, output[1]
 
     @staticmethod
     def backward(ctx, grad: Tensor, _unused: object):  # type: ignore[override]
         x, w = ctx.saved_tensors
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if torch.is_grad_enabled():
-            return (*_differentiable_vjp(ctx.path, x, w, grad, need_x, need_w), None)
-        with single_thread_blas:
-            grad_x, grad_w = ctx.path.backward(x.numpy(force=True), w.numpy(force=True),
-                                               ctx.state, grad.to(w.dtype).numpy(force=True),
-                                               need_x, need_w, ctx.tables)
-        return (torch.from_numpy(grad_x) if need_x else None,
-                torch.from_numpy(grad_w) if need_w else None, None)
+        return _eager_backward(ctx.path, x, w, ctx.saved, grad, *ctx.needs_input_grad[:2])
 
     @staticmethod
     def vmap(info, in_dims: tuple, inputs: Tensor, weights: Tensor,  # type: ignore[override]
              path: FusedPath):
-        results = [_FusedFunction.apply(*[a if d is None else a.select(d, i)
-                                          for a, d in zip((inputs, weights), in_dims[:2])], path)
-                   for i in range(info.batch_size)]
+        results = [_TransformableFusedFunction.apply(
+            *[a if d is None else a.select(d, i) for a, d in zip((inputs, weights), in_dims[:2])],
+            path) for i in range(info.batch_size)]
         return (torch.stack([r[0] for r in results]), None), (0, None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.learning.runs import RunStore
-from hqnn_core.studio.jobs import get_registry
+from hqnn_core.studio.jobs import TrainingJob, get_registry
 from hqnn_ui.session import SESSION_KEY
 from hqnn_ui.state import CONFIG_KEY
 
@@ -157,3 +158,43 @@ def test_the_estimate_is_shown_before_start(open_page) -> None:
     at = open_page("train.py")
     assert any("Estimated memory about" in c.value and "time roughly" in c.value
                for c in at.caption)
+
+
+def _map_view(snap) -> None:
+    from hqnn_ui.maps_view import learning_map_view
+
+    learning_map_view(snap)
+
+
+def _chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_the_twins_map_stands_beside_the_quantum_one_and_moves_while_it_trains(
+        tmp_path: Path) -> None:
+    """The live maps as the page polls them: the twin's column waits while the quantum model
+    trains, then shows the twin's latest epoch beside the quantum model's last."""
+    snaps: list = []
+    job: list[TrainingJob] = []
+    cfg = replace(tiny_config(), train=replace(tiny_config().train, epochs=2))
+    job.append(TrainingJob(cfg, tmp_path, twin=True,
+                           callbacks=(lambda e: snaps.append(job[0].snapshot())
+                                      if e.kind == "epoch" else None,)))
+    job[0].start()
+    assert job[0].join(300) and job[0].snapshot().status == "completed"
+    quantum_epoch_2, twin_epoch_1 = snaps[1], snaps[2]
+
+    at = AppTest.from_function(_map_view, args=(quantum_epoch_2,), default_timeout=60).run()
+    assert not at.exception
+    assert [t.split(" · ")[:2] for t in _chart_titles(at)] == [["quantum", "epoch 2"]]
+    assert len(at.info) == 1 and "trains after the quantum model" in at.info[0].value
+
+    at = AppTest.from_function(_map_view, args=(twin_epoch_1,), default_timeout=60).run()
+    assert [t.split(" · ")[:2] for t in _chart_titles(at)] == [["quantum", "epoch 2"],
+                                                               ["classical twin", "epoch 1"]]
+    assert not at.info and not at.select_slider  # live: no replay slider yet
+
+    at = AppTest.from_function(_map_view, args=(job[0].snapshot(),), default_timeout=60).run()
+    assert [t.split(" · ")[:2] for t in _chart_titles(at)] == [["quantum", "epoch 2"],
+                                                               ["classical twin", "epoch 2"]]
+    assert list(at.select_slider(key="train_map_epoch").options) == ["0", "1", "2"]

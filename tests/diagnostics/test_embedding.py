@@ -68,3 +68,22 @@ def test_a_training_job_keeps_maps_for_the_model_and_its_twin(tmp_path) -> None:
         assert [f.epoch for f in snap.maps[label]] == [0, 1, 2]
         assert len(snap.maps[label][-1].labels) == 60  # the test split is under the 300 cap
         assert snap.maps[label][-1].class_names == tuple(str(d) for d in range(10))
+
+
+def test_each_models_map_moves_while_that_model_trains(tmp_path) -> None:
+    seen = []  # at every epoch's end: (quantum done, quantum map epochs, twin map epochs)
+    job: list[TrainingJob] = []
+
+    def at_epoch_end(event) -> None:
+        if event.kind == "epoch":
+            snap = job[0].snapshot()
+            seen.append((snap.quantum.done, [f.epoch for f in snap.maps.get(QUANTUM, ())],
+                         [f.epoch for f in snap.maps.get(TWIN, ())]))
+
+    job.append(TrainingJob(CFG, tmp_path, twin=True, callbacks=(at_epoch_end,)))
+    job[0].start()
+    assert job[0].join(300) and job[0].snapshot().status == "completed"
+    assert seen == [(False, [0, 1], []), (False, [0, 1, 2], []),  # the quantum model learns
+                    (True, [0, 1, 2], [0, 1]), (True, [0, 1, 2], [0, 1, 2])]  # then its twin
+    final = job[0].snapshot().maps
+    assert not np.allclose(final[TWIN][0].points, final[TWIN][-1].points)

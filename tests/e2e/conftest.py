@@ -73,10 +73,10 @@ class Studio:
         """Whether the server process is still running."""
         return self.process.poll() is None
 
-    def rss_bytes(self) -> int:
-        """The server process's resident memory (Linux /proc)."""
+    def rss_bytes(self, field: str = "VmRSS") -> int:
+        """The server process's resident memory (Linux /proc); ``VmHWM`` for its peak."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
         return 0
 

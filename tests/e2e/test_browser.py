@@ -23,8 +23,18 @@ MAX_SHOT_BYTES = 300_000
 EXCEPTION = '[data-testid="stException"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 FIRST_BATCH_MS = 180_000  # loading data and the first batch on a busy machine (upper bound)
+RUN_MS = 600_000  # a 5-epoch digits run and its twin on a machine shared by other suites
 DIAGNOSTICS_MS = 600_000  # 24 sampled circuit settings on a machine shared by other suites
 EXPECTED_PAGES = {"Home", "Data", "Circuit", "Train", "Classify", "Experiments", "Sweep"}
+
+
+CHARTS_DRAWN = """() => {
+    const inView = e => { const r = e.getBoundingClientRect();
+                          return r.bottom > 0 && r.top < window.innerHeight; };
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const skeletons = [...document.querySelectorAll('[data-testid="stSkeleton"]')];
+    return !skeletons.some(inView)
+        && charts.filter(inView).every(chart => chart.querySelector('.main-svg')); }"""
 
 
 def wait_idle(page) -> None:
@@ -37,6 +47,10 @@ def screenshot(page, name: str) -> None:
     if not os.environ.get("HQNN_SCREENSHOTS"):
         return
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function(CHARTS_DRAWN)  # plotly draws after the script run has ended
+    size = page.viewport_size
+    page.mouse.move(size["width"] - 2, size["height"] - 2)  # no hover toolbar in view
+    page.wait_for_timeout(300)
     data = page.screenshot()
     if len(data) > MAX_SHOT_BYTES:
         buffer = io.BytesIO()
@@ -92,8 +106,8 @@ def test_every_page_renders_without_an_exception(page, studio_url: str) -> None:
         wait_idle(page)
         page.locator("h1").first.wait_for()
         assert page.locator(EXCEPTION).count() == 0, f"{title} shows an exception"
-        if title != "Sweep":  # its screenshot shows a finished sweep (test_sweep_browser.py)
-            screenshot(page, title.lower())
+        if title not in ("Sweep", "Experiments"):  # shot with runs to show, by the tests
+            screenshot(page, title.lower())      # below and in test_sweep_browser.py
 
 
 def test_draw_digits_and_read_the_prediction(page, studio_url: str,
@@ -146,14 +160,43 @@ def test_start_a_training_run_and_stop_it(page, browser, studio_url: str) -> Non
     page.get_by_role("button", name="Stop").click()
     expect(status).to_contain_text("stopped")
     assert page.locator(EXCEPTION).count() == 0
-    screenshot(page, "train")
-    scroll_to_top(learning_map)
-    screenshot(page, "train-map")
 
     page.reload()
     wait_idle(page)
     expect(status).to_contain_text("stopped")
     expect(page.get_by_role("button", name="Resume")).to_be_enabled()
+
+
+def test_a_run_with_its_twin_shows_both_learning_maps_side_by_side(page,
+                                                                   studio_url: str) -> None:
+    page.goto(f"{studio_url}/train?train.epochs=5")
+    wait_idle(page)
+    page.get_by_text("Classical twin alongside").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text("trains after the quantum model")).to_be_visible(
+        timeout=FIRST_BATCH_MS)  # the twin's column, while the quantum model learns
+    status = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Status:")
+    expect(status).to_contain_text("completed", timeout=RUN_MS)
+    wait_idle(page)
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    quantum = charts.filter(has_text="quantum · epoch 5")
+    twin = charts.filter(has_text="classical twin · epoch 5")
+    expect(quantum).to_have_count(1)
+    expect(twin).to_have_count(1)
+    expect(page.get_by_text("trains after the quantum model")).to_have_count(0)
+    left, right = quantum.bounding_box(), twin.bounding_box()
+    assert abs(left["y"] - right["y"]) < 5 and right["x"] > left["x"] + left["width"] / 2
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "train")
+    scroll_to_top(page.get_by_text("What the model learns"))
+    screenshot(page, "train-map")
+
+    page.goto(f"{studio_url}/experiments")
+    wait_idle(page)
+    expect(page.get_by_text("No runs yet")).to_have_count(0)
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "experiments")
 
 
 def test_circuit_diagnostics_and_a_wide_circuit_step_by_step(page, studio_url: str) -> None:
@@ -188,6 +231,7 @@ def test_presentation_mode_makes_the_answer_the_biggest_thing(page, studio_url: 
     expect(toolbar).to_have_css("opacity", "1")
     tabs = page.get_by_role("tab", name="Upload an image").bounding_box()
     assert toolbar.bounding_box()["y"] >= tabs["y"] + tabs["height"], "toolbar covers the tabs"
+    scroll_to_top(page.locator('[data-testid="stMainBlockContainer"]'))
     screenshot(page, "presentation")
 
 

@@ -1,0 +1,111 @@
+"""The compiled small-circuit kernel against the NumPy fused path, the torch engine and Qiskit."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from qiskit.quantum_info import Statevector
+
+from hqnn_core import CircuitConfig, QuantumLayer
+from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS
+
+CONFIGS = [
+    dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=2,
+         entanglement="circular", measurement="z"),
+    dict(n_qubits=3, encoding="angle", ansatz="real_amplitudes", layers=3,
+         entanglement="linear", measurement="probs"),
+    dict(n_qubits=5, encoding="dense_angle", ansatz="efficient_su2", layers=2,
+         entanglement="full", measurement="zz"),
+    dict(n_qubits=2, encoding="angle", ansatz="hardware_efficient", layers=2,
+         entanglement="linear", measurement="probs", rotation="x"),
+    dict(n_qubits=4, encoding="angle", ansatz="strongly_entangling", layers=3,
+         entanglement="full", measurement="z", rotation="x"),
+]
+
+
+def _layer(config: dict, dtype: torch.dtype = torch.float64) -> QuantumLayer:
+    layer = QuantumLayer(CircuitConfig(**config), dtype=dtype, seed=3)
+    assert layer._fused is not None and layer._fused.kernel is not None
+    return layer
+
+
+def _outputs_and_grads(layer: QuantumLayer, x: torch.Tensor, weight: torch.Tensor):
+    xi = x.clone().requires_grad_()
+    out = layer(xi)
+    gx, gw = torch.autograd.grad((out * weight).sum(), (xi, layer.weights))
+    return out.detach(), gx, gw
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c['n_qubits']}q-{c['measurement']}")
+def test_kernel_equals_numpy_path_and_engine_to_1e10(config: dict) -> None:
+    layer = _layer(config)
+    gen = torch.Generator().manual_seed(7)
+    x = torch.rand(5, layer.n_features, dtype=torch.float64, generator=gen) * 3
+    weight = torch.randn(5, layer.n_outputs, dtype=torch.float64, generator=gen)
+    kernel = _outputs_and_grads(layer, x, weight)
+    fused, layer._fused.kernel = layer._fused.kernel, None
+    numpy_path = _outputs_and_grads(layer, x, weight)
+    layer._fused.kernel, layer.use_fused = fused, False
+    engine = _outputs_and_grads(layer, x, weight)
+    for ours, numpy_ref, engine_ref in zip(kernel, numpy_path, engine):
+        torch.testing.assert_close(ours, numpy_ref, atol=1e-10, rtol=0)
+        torch.testing.assert_close(ours, engine_ref, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("config", CONFIGS[:3], ids=lambda c: f"{c['n_qubits']}q")
+def test_kernel_probabilities_match_qiskit_statevector(config: dict) -> None:
+    layer = _layer({**config, "measurement": "probs"})
+    x = torch.rand(2, layer.n_features, dtype=torch.float64,
+                   generator=torch.Generator().manual_seed(1)) * 3
+    with torch.no_grad():
+        ours = layer(x).numpy()
+    for i in range(2):
+        reference = Statevector(layer.bound_circuit(x[i:i + 1])).probabilities()
+        np.testing.assert_allclose(np.sort(ours[i]), np.sort(reference), atol=1e-12)
+        np.testing.assert_allclose(ours[i].sum(), 1.0, atol=1e-12)
+
+
+def test_kernel_passes_gradcheck() -> None:
+    layer = _layer(CONFIGS[0])
+    x = torch.rand(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+
+    def f(inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(layer, {"weights": weights}, (inputs,))
+
+    w = layer.weights.detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(f, (x.requires_grad_(), w))
+
+
+def test_float32_kernel_agrees_with_float64() -> None:
+    single, double = _layer(CONFIGS[0], torch.float32), _layer(CONFIGS[0])
+    x = torch.rand(8, 4, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(single(x).double(), double(x.double()), atol=1e-5, rtol=0)
+
+
+def test_kernel_is_used_only_where_it_applies() -> None:
+    big = QuantumLayer(CircuitConfig(n_qubits=KERNEL_MAX_QUBITS + 2, layers=2))
+    reupload = QuantumLayer(CircuitConfig(n_qubits=4, layers=2, reupload=True))
+    assert big._fused is not None and big._fused.kernel is None
+    assert reupload._fused is not None and reupload._fused.kernel is None
+
+
+def test_kernel_weights_only_and_inputs_only_gradients() -> None:
+    layer = _layer(CONFIGS[0])
+    x = torch.rand(4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    for need_x, need_w in itertools.product([True, False], repeat=2):
+        if not (need_x or need_w):
+            continue
+        layer.weights.requires_grad_(need_w)
+        xi = x.clone().requires_grad_(need_x)
+        wanted = [t for t, need in ((xi, need_x), (layer.weights, need_w)) if need]
+        grads = torch.autograd.grad(layer(xi).sum(), wanted)
+        layer.use_fused = False
+        reference = torch.autograd.grad(layer(xi).sum(), wanted)
+        layer.use_fused = True
+        for a, b in zip(grads, reference):
+            torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+    layer.weights.requires_grad_(True)
