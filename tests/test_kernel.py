@@ -10,7 +10,7 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from hqnn_core import CircuitConfig, QuantumLayer
-from hqnn_core.simulator.kernel import KERNEL_MAX_QUBITS
+from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS
 
 CONFIGS = [
     dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=2,

@@ -33,20 +33,24 @@ from __future__ import annotations
 import itertools
 import weakref
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from hqnn_core.simulator.kernel import SmallKernel
+
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
 from hqnn_core.simulator.expressions import ParsedAngles
-from hqnn_core.simulator.kernel import (KERNEL_MAX_QUBITS, AffineAngles, KernelTables,
-                                        SmallKernel)
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 
 MAX_QUBITS = 12
+# Up to this many qubits (without re-uploading layers) the compiled loops of ``kernel`` run
+# the circuit; beyond, the NumPy path's BLAS blocks win (the kernel measured 0.6-0.8x at 6-8).
+KERNEL_MAX_QUBITS = 5
 # Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
 # fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
 # of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
@@ -126,10 +130,10 @@ class _Angles:
         self.has_const = bool(np.any(parsed.const[rows])) or not (self.uses_inputs
                                                                  or self.uses_weights)
 
-    def affine(self) -> AffineAngles:
-        """The map in float64, for the compiled kernel."""
+    def affine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(const, a_in, a_w) in float64, for the compiled kernel."""
         real = np.dtype(np.float64)
-        return AffineAngles(self.const[real], self.a_in[real], self.a_w[real])
+        return self.const[real], self.a_in[real], self.a_w[real]
 
     def __call__(self, x: np.ndarray | None, w: np.ndarray) -> np.ndarray:
         out = self.const[w.dtype] if self.has_const else 0
@@ -227,10 +231,11 @@ class FusedPath:
         self.kernel = self._small_kernel(kinds, readout)
 
     def _small_kernel(self, encoder_kinds: tuple[str, ...], readout: np.ndarray
-                      ) -> SmallKernel | None:
+                      ) -> "SmallKernel | None":
         """The compiled loops of ``kernel`` for small circuits without re-uploading layers."""
         if self.n > KERNEL_MAX_QUBITS or any(ls.batched for ls in self.layer_sets):
             return None
+        from hqnn_core.simulator.kernel import SmallKernel  # Numba, imported when needed
         if self.readout_is_index:
             matrix = np.zeros((2**self.n, len(readout)))
             matrix[readout, np.arange(len(readout))] = 1.0
@@ -294,7 +299,7 @@ class FusedPath:
         cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
         if self.kernel is not None:
-            if not isinstance(tables, KernelTables):
+            if tables is None:  # the operators' backward keeps no tables
                 _, _, tables = self.kernel.forward(x, w)
             return self.kernel.backward(grad, final, tables, need_inputs, need_weights)
         if tables is None or not tables.derivatives:

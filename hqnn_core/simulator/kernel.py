@@ -16,7 +16,7 @@ per qubit and layer:
 Compiled on first use and cached on disk (``cache=True``); single-threaded, which is what
 these sizes want (see ``threads``), and without the GIL (other Python threads, such as the
 studio's server, run meanwhile). ``fused.FusedPath`` uses it for circuits up to
-``KERNEL_MAX_QUBITS`` qubits; tests compare it with the NumPy path and the torch engine.
+``fused.KERNEL_MAX_QUBITS`` qubits; tests compare it with the NumPy path and the torch engine.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-KERNEL_MAX_QUBITS = 5  # beyond, the NumPy path's BLAS blocks win (0.6-0.8x at 6-8 qubits)
 KIND_CODES = {"rx": 0, "ry": 1, "rz": 2}
 LAYER, PERMUTE = 0, 1
 
@@ -208,11 +207,7 @@ class KernelTables:
         self.enc, self.mats = enc, mats
 
 
-class AffineAngles:
-    """Gate angles ``const + x @ a_in.T + w @ a_w.T`` of some rows (float64 arrays)."""
-
-    def __init__(self, const: np.ndarray, a_in: np.ndarray, a_w: np.ndarray) -> None:
-        self.const, self.a_in, self.a_w = const, a_in, a_w
+Affine = tuple[np.ndarray, np.ndarray, np.ndarray]  # angles = const + x @ a_in.T + w @ a_w.T
 
 
 class SmallKernel:
@@ -225,8 +220,8 @@ class SmallKernel:
     maps probabilities (B, 2**n) to outputs (B, K) as a (2**n, K) matrix.
     """
 
-    def __init__(self, n_qubits: int, encoder_kinds: tuple[str, ...], encoder: AffineAngles,
-                 layer_sets: list[tuple[tuple[str, ...], AffineAngles]], plan: list[tuple],
+    def __init__(self, n_qubits: int, encoder_kinds: tuple[str, ...], encoder: Affine,
+                 layer_sets: list[tuple[tuple[str, ...], Affine]], plan: list[tuple],
                  readout: np.ndarray) -> None:
         self.n = n = n_qubits
         self.encoder_kinds = np.array([KIND_CODES[k] for k in encoder_kinds], dtype=np.int64)
@@ -243,29 +238,30 @@ class SmallKernel:
         self.perms = np.array(perms, dtype=np.int64).reshape(-1, 2**n)
         self.inverses = np.argsort(self.perms, axis=1)
         # Every layer instance's angles as one affine map of the weights, (T, n, Dmax) rows.
-        n_weights = encoder.a_w.shape[1]
+        e_const, e_in, e_w = encoder
+        n_weights = e_w.shape[1]
         self.depths = np.array([len(layer_sets[k][0]) for k, _ in rows], dtype=np.int64)
         self.kinds = np.zeros((len(rows), depth_max), dtype=np.int64)
         const = np.zeros((len(rows), n, depth_max))
         a_w = np.zeros((len(rows), n, depth_max, n_weights))
         for t, (k, position) in enumerate(rows):
-            kinds, angles = layer_sets[k]
+            kinds, (set_const, _, set_a_w) = layer_sets[k]
             depth = len(kinds)
             block = slice(position * n * depth, (position + 1) * n * depth)
             self.kinds[t, :depth] = [KIND_CODES[c] for c in kinds]
-            const[t, :, :depth] = angles.const[block].reshape(n, depth)
-            a_w[t, :, :depth] = angles.a_w[block].reshape(n, depth, n_weights)
+            const[t, :, :depth] = set_const[block].reshape(n, depth)
+            a_w[t, :, :depth] = set_a_w[block].reshape(n, depth, n_weights)
         self.encoder_depth = len(encoder_kinds)
         self._maps = {}
         for real in (np.float64, np.float32):
             self._maps[np.dtype(real)] = (
-                encoder.const.astype(real), np.ascontiguousarray(encoder.a_in.T, dtype=real),
-                np.ascontiguousarray(encoder.a_w.T, dtype=real), encoder.a_in.astype(real),
-                encoder.a_w.astype(real), const.reshape(-1).astype(real),
+                e_const.astype(real), np.ascontiguousarray(e_in.T, dtype=real),
+                np.ascontiguousarray(e_w.T, dtype=real), e_in.astype(real),
+                e_w.astype(real), const.reshape(-1).astype(real),
                 np.ascontiguousarray(a_w.reshape(-1, n_weights).T, dtype=real),
                 a_w.reshape(-1, n_weights).astype(real),
                 np.ascontiguousarray(readout, dtype=real))
-        self.encoder_uses_weights = bool(np.any(encoder.a_w))
+        self.encoder_uses_weights = bool(np.any(e_w))
 
     def forward(self, x: np.ndarray, w: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, KernelTables]:
