@@ -10,7 +10,7 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from hqnn_core import CircuitConfig, QuantumLayer
-from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS
+from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS, KERNEL_MAX_WORK
 
 CONFIGS = [
     dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=2,
@@ -23,6 +23,8 @@ CONFIGS = [
          entanglement="linear", measurement="probs", rotation="x"),
     dict(n_qubits=4, encoding="angle", ansatz="strongly_entangling", layers=3,
          entanglement="full", measurement="z", rotation="x"),
+    dict(n_qubits=6, encoding="angle", ansatz="hardware_efficient", layers=2,
+         entanglement="circular", measurement="z", rotation="x"),
 ]
 
 
@@ -91,6 +93,21 @@ def test_kernel_is_used_only_where_it_applies() -> None:
     reupload = QuantumLayer(CircuitConfig(n_qubits=4, layers=2, reupload=True))
     assert big._fused is not None and big._fused.kernel is None
     assert reupload._fused is not None and reupload._fused.kernel is None
+    small, six = (QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused for n in (4, 6))
+    assert small.uses_kernel(1024) and six.uses_kernel(KERNEL_MAX_WORK // 64)
+    assert not six.uses_kernel(KERNEL_MAX_WORK // 64 + 1)
+
+
+def test_large_batches_above_the_kernel_work_take_the_numpy_path_and_agree() -> None:
+    layer = _layer(CONFIGS[-1])
+    x = torch.rand(KERNEL_MAX_WORK // 64 + 3, 6, dtype=torch.float64,
+                   generator=torch.Generator().manual_seed(6))
+    weight = torch.randn(x.shape[0], 6, dtype=torch.float64)
+    assert not layer._fused.uses_kernel(x.shape[0])
+    out, gx, gw = _outputs_and_grads(layer, x, weight)
+    layer.use_fused = False
+    for ours, ref in zip((out, gx, gw), _outputs_and_grads(layer, x, weight)):
+        torch.testing.assert_close(ours, ref, atol=1e-10, rtol=0)
 
 
 def test_kernel_weights_only_and_inputs_only_gradients() -> None:

@@ -6,6 +6,7 @@ Also the CLI's one-sentence errors, which need no Ray.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from hqnn_core.learning.runs import RunStore
 from hqnn_core.studio.sweep_job import SweepJob
+from hqnn_core.sweeps.run import _fit
 from hqnn_core.sweeps.spec import SweepSpec
 from tests.sweep_helpers import TINY, short_temp_dir, wait_until_gone
 
@@ -46,7 +48,7 @@ def test_stopped_sweep_keeps_finished_trials_and_resumes(tmp_path, monkeypatch):
     spec = SweepSpec.from_dict({"name": "resume", "base": {**TINY, "train": {**TINY["train"], "epochs": 3}},
                                 "search": "grid", "concurrency": 1, "seeds": [1],
                                 "early_stopping": False,
-                                "space": {"train.lr": [0.08, 0.04, 0.02, 0.01]}})
+                                "space": {"train.lr": [0.08, 0.06, 0.04, 0.03, 0.02, 0.01]}})
     job = SweepJob(spec, tmp_path / "sweep", runs_root=tmp_path / "runs")
     assert job.command.startswith("hqnn sweep ") and "--out" in job.command
     try:
@@ -63,21 +65,52 @@ def test_stopped_sweep_keeps_finished_trials_and_resumes(tmp_path, monkeypatch):
         assert stopped.status == "interrupted", job.log_tail()
         assert job.returncode == 130
         kept = {r.trial_id: r for r in stopped.trials if r.status == "completed"}
-        assert 1 <= len(kept) < 4
+        assert 1 <= len(kept) <= 6  # a Stop as the last trial ends still stops the sweep
         assert stopped.final == []
         job.resume()
         assert job.join(300), "the resumed driver did not finish"
         done = job.snapshot()
         assert done.status == "completed", job.log_tail()
         assert job.returncode == 0
-        assert len(done.trials) == 4 and all(r.status == "completed" for r in done.trials)
+        assert len(done.trials) == 6 and all(r.status == "completed" for r in done.trials)
         for trial_id, before in kept.items():  # finished trials were not trained again
             after = next(r for r in done.trials if r.trial_id == trial_id)
             assert (after.run_id, after.ended, after.val_acc) == (before.run_id, before.ended,
                                                                     before.val_acc)
         assert len(done.final) == 1 and done.final[0].test_acc is not None
         runs = RunStore(tmp_path / "runs").list(sweep=done.sweep_id)
-        assert len(runs) == 5 and all(r.status == "completed" for r in runs)
+        assert len(runs) == 7 and all(r.status == "completed" for r in runs)
     finally:
         job.kill()
         assert wait_until_gone(temp) == [], "Ray processes were left running"
+
+
+class _TuneLikeTuner:
+    """Handles SIGINT the way Ray Tune's run loop does: its own handler, which remembers the
+    handler it found, sets an event and hands SIGINT back to that handler when it fires."""
+
+    def __init__(self, interrupt: bool) -> None:
+        self.interrupt, self.stopped = interrupt, False
+
+    def fit(self) -> None:
+        original = signal.getsignal(signal.SIGINT)
+
+        def tune_handler(sig, frame):
+            self.stopped = True
+            signal.signal(signal.SIGINT, original)
+
+        signal.signal(signal.SIGINT, tune_handler)
+        if self.interrupt:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+
+
+def test_a_stop_swallowed_by_tune_still_counts_as_a_stop():
+    """Before: Tune ends gracefully on SIGINT and returns normally, so a Stop that came as a
+    stage's last trial finished was reported as a completed stage and the next one began."""
+    before = signal.getsignal(signal.SIGINT)
+    tuner = _TuneLikeTuner(interrupt=True)
+    assert _fit(tuner) is True and tuner.stopped
+    assert signal.getsignal(signal.SIGINT) is before
+    assert _fit(_TuneLikeTuner(interrupt=False)) is False
+    assert signal.getsignal(signal.SIGINT) is before

@@ -48,9 +48,14 @@ from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, k
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 
 MAX_QUBITS = 12
-# Up to this many qubits (without re-uploading layers) the compiled loops of ``kernel`` run
-# the circuit; beyond, the NumPy path's BLAS blocks win (the kernel measured 0.6-0.8x at 6-8).
-KERNEL_MAX_QUBITS = 5
+# Where the compiled loops of ``kernel`` run the circuit (no re-uploading layers): up to 4
+# qubits at any batch, up to 6 while batch x 2**n <= KERNEL_MAX_WORK; beyond, the NumPy
+# path's BLAS blocks win (benchmarks/bench_kernel.py, quiet machine: kernel 1.3-1.6x faster
+# at 2-4 qubits and batch 32-512, 1.15-1.64x at 5-6 qubits up to batch x 2**n = 4096,
+# 0.3-0.7x above).
+KERNEL_MAX_QUBITS = 6
+KERNEL_ANY_BATCH_QUBITS = 4
+KERNEL_MAX_WORK = 4096
 # Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
 # fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
 # of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
@@ -254,6 +259,11 @@ class FusedPath:
         self.__dict__.update(state)
         self._register()
 
+    def uses_kernel(self, batch: int) -> bool:
+        """Whether a batch of this size runs through the compiled kernel."""
+        return self.kernel is not None and (self.n <= KERNEL_ANY_BATCH_QUBITS
+                                            or batch * 2**self.n <= KERNEL_MAX_WORK)
+
     def applies_to(self, inputs: torch.Tensor) -> bool:
         """The fused path runs on the CPU for batches small enough that it is the faster
         path."""
@@ -266,8 +276,8 @@ class FusedPath:
         """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,),
         and the encoding's and layers' Kronecker tables (with all derivatives if asked:
         ``backward`` can then reuse them)."""
-        if self.kernel is not None:
-            return self.kernel.forward(x, w)
+        if self.uses_kernel(x.shape[0]):
+            return self.kernel.forward(x, w)  # type: ignore[union-attr]
         encoded = self._product_state(x, w, derivatives)
         state = encoded[0][:, 0]
         for part in encoded[1:]:
@@ -298,10 +308,11 @@ class FusedPath:
         state = final
         cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
-        if self.kernel is not None:
+        if self.uses_kernel(batch):
             if tables is None:  # the operators' backward keeps no tables
-                _, _, tables = self.kernel.forward(x, w)
-            return self.kernel.backward(grad, final, tables, need_inputs, need_weights)
+                _, _, tables = self.kernel.forward(x, w)  # type: ignore[union-attr]
+            return self.kernel.backward(  # type: ignore[union-attr]
+                grad, final, tables, need_inputs, need_weights)
         if tables is None or not tables.derivatives:
             tables = Tables(self._product_state(x, w, True), self._layers(x, w, True), True, [])
         encoded, layers, states = tables.encoded, tables.layers, list(tables.states)

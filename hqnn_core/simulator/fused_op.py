@@ -42,7 +42,7 @@ def _eager_forward(path: FusedPath, inputs: Tensor, weights: Tensor, derivatives
              ) -> tuple[Tensor, tuple]:
     """Outputs and what the backward needs (final state, tables)."""
     x, w = inputs.numpy(force=True), weights.numpy(force=True)
-    if path.kernel is not None:  # compiled loops, no BLAS
+    if path.uses_kernel(x.shape[0]):  # compiled loops, no BLAS
         out, state, tables = path.forward(x, w, derivatives)
     else:
         with single_thread_blas:
@@ -57,7 +57,7 @@ def _eager_backward(path: FusedPath, x: Tensor, w: Tensor, saved: tuple, grad: T
         return (*_differentiable_vjp(path, x, w, grad, need_x, need_w), None)
     args = (x.numpy(force=True), w.numpy(force=True), saved[0],
             grad.to(w.dtype).numpy(force=True), need_x, need_w, saved[1])
-    if path.kernel is not None:
+    if path.uses_kernel(x.shape[0]):
         grad_x, grad_w = path.backward(*args)
     else:
         with single_thread_blas:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -312,6 +314,35 @@ def _finish_runs(tracker: SweepTracker, stage: str, runs_root: Path) -> None:
             store.refresh(row.run_id)
 
 
+def _fit(tuner: Any) -> bool:
+    """``tuner.fit()``; True if a stop (SIGINT) was asked for while it ran.
+
+    Tune catches SIGINT itself, ends the run gracefully and returns normally, so a Stop that
+    arrives as a stage's last trial finishes would otherwise look like a completed stage (and
+    the next stage would start). Tune's handler hands SIGINT back to the handler it found
+    when it fires; finding ours in place afterwards means it fired.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        tuner.fit()
+        return False
+    asked = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(sig: int, frame: Any) -> None:  # a SIGINT that reaches us past Tune
+        asked.set()
+        if callable(previous):
+            previous(sig, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        tuner.fit()
+    finally:
+        if signal.getsignal(signal.SIGINT) is note:
+            asked.set()
+        signal.signal(signal.SIGINT, previous)
+    return asked.is_set()
+
+
 def _interrupted(tracker: SweepTracker, stage: str, expected: int | None) -> bool:
     """Whether the stage ended early (Ctrl-C); trials still open are marked stopped.
 
@@ -369,9 +400,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
         with ray_session(address, num_cpus=num_cpus) as mode:
             tracker.set_status("running", f"Searching on Ray ({mode}).", stage="search")
             ctx = TrialContext(sweep_id, str(root), worker_spec, ROLE_SEARCH)
-            _tuner(spec, folder, RAY_DIR, ctx, tune_callback(key, "search"),
-                   _search_space(spec), final=False, resume=resume).fit()
-            if _interrupted(tracker, "search", spec.n_trials()):
+            stopped = _fit(_tuner(spec, folder, RAY_DIR, ctx, tune_callback(key, "search"),
+                                  _search_space(spec), final=False, resume=resume))
+            if _interrupted(tracker, "search", spec.n_trials()) or stopped:
                 status = "interrupted"
             best = best_row(tracker.rows("search"))
             if status == "completed" and best is not None and retrain:
@@ -409,6 +440,7 @@ def _final_stage(spec: SweepSpec, folder: Path, tracker: SweepTracker, key: str,
     tracker.set_status("running", f"Retraining the best configuration on seeds "
                        f"{', '.join(map(str, spec.seeds))}.", stage="final")
     space = {"params": best.params, "seed": tune.grid_search(list(spec.seeds))}
-    _tuner(spec, folder, RAY_FINAL_DIR, ctx, tune_callback(key, "final"), space,
-           final=True, resume=resume).fit()
-    return "interrupted" if _interrupted(tracker, "final", len(spec.seeds)) else "completed"
+    stopped = _fit(_tuner(spec, folder, RAY_FINAL_DIR, ctx, tune_callback(key, "final"), space,
+                          final=True, resume=resume))
+    interrupted = _interrupted(tracker, "final", len(spec.seeds))
+    return "interrupted" if interrupted or stopped else "completed"
