@@ -11,6 +11,7 @@ from qiskit.quantum_info import Operator, Statevector
 
 from hqnn_core.circuits.build import build_circuit, circuit_part
 from hqnn_core.config import CircuitConfig, RunConfig
+from hqnn_core.diagnostics.expressibility import expressibility
 from hqnn_core.errors import ConfigError
 from hqnn_core.learning.layer import QuantumLayer
 from hqnn_core.learning.training import fit
@@ -72,6 +73,18 @@ def test_mirror_layers_have_their_own_weights_and_move_away_from_identity():
 def test_odd_layers_or_reupload_are_refused(fields):
     with pytest.raises(ConfigError, match="identity_blocks"):
         CircuitConfig(init="identity_blocks", **fields)
+
+
+@pytest.mark.parametrize("ansatz,layers", [("hardware_efficient", 2), ("hardware_efficient", 4),
+                                           ("strongly_entangling", 4)])
+def test_identity_blocks_circuits_never_entangle(ansatz, layers):
+    """Each mirror layer's reversed CNOTs follow its partner's directly and cancel for any
+    angles (README: why identity_blocks is not the default); uniform circuits entangle."""
+    blocks = expressibility(CircuitConfig(n_qubits=3, ansatz=ansatz, layers=layers,
+                                          init="identity_blocks"), n_pairs=200)
+    assert blocks.entangling == pytest.approx(0.0, abs=1e-9)
+    uniform = expressibility(CircuitConfig(n_qubits=3, ansatz=ansatz, layers=layers), n_pairs=200)
+    assert uniform.entangling > 0.2
 
 
 def test_identity_blocks_trains_on_digits():
