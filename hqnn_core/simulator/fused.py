@@ -303,16 +303,16 @@ class FusedPath:
         """Gradients with respect to the circuit inputs (B, I) and the weights (W,) (zeros
         where not needed), for the output gradient ``grad`` (B, K); ``tables`` from a
         forward with derivatives, else they are rebuilt."""
-        grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \
-            else grad @ self.readout[grad.dtype].T
-        state = final
-        cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         dtype, batch = grad.dtype, grad.shape[0]
         if self.uses_kernel(batch):
             if tables is None:  # the operators' backward keeps no tables
                 _, _, tables = self.kernel.forward(x, w)  # type: ignore[union-attr]
             return self.kernel.backward(  # type: ignore[union-attr]
                 grad, final, tables, need_inputs, need_weights)
+        grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \
+            else grad @ self.readout[grad.dtype].T
+        state = final
+        cotangent = 2 * grad_probs * state  # dL = Re <cotangent, d state>
         if tables is None or not tables.derivatives:
             tables = Tables(self._product_state(x, w, True), self._layers(x, w, True), True, [])
         encoded, layers, states = tables.encoded, tables.layers, list(tables.states)

@@ -14,7 +14,8 @@ same circuit, which computes the same function.
 
 from __future__ import annotations
 
-from typing import Callable
+from contextlib import nullcontext
+from typing import Callable, ContextManager
 
 import torch
 from torch import Tensor
@@ -38,30 +39,29 @@ def fused_outputs(path: FusedPath, inputs: Tensor, weights: Tensor) -> Tensor:
     return _TransformableFusedFunction.apply(inputs, weights, path)[0]
 
 
+def _blas_guard(path: FusedPath, batch: int) -> ContextManager[None]:
+    """OpenBLAS held to one thread around the NumPy path; the compiled kernel uses no BLAS."""
+    return nullcontext() if path.uses_kernel(batch) else single_thread_blas
+
+
 def _eager_forward(path: FusedPath, inputs: Tensor, weights: Tensor, derivatives: bool
-             ) -> tuple[Tensor, tuple]:
+                   ) -> tuple[Tensor, tuple]:
     """Outputs and what the backward needs (final state, tables)."""
     x, w = inputs.numpy(force=True), weights.numpy(force=True)
-    if path.uses_kernel(x.shape[0]):  # compiled loops, no BLAS
+    with _blas_guard(path, x.shape[0]):
         out, state, tables = path.forward(x, w, derivatives)
-    else:
-        with single_thread_blas:
-            out, state, tables = path.forward(x, w, derivatives)
     return torch.from_numpy(out), (state, tables)
 
 
 def _eager_backward(path: FusedPath, x: Tensor, w: Tensor, saved: tuple, grad: Tensor,
-              need_x: bool, need_w: bool) -> tuple[Tensor | None, Tensor | None, None]:
+                    need_x: bool, need_w: bool) -> tuple[Tensor | None, Tensor | None, None]:
     """Gradients for inputs and weights (None where not needed)."""
     if torch.is_grad_enabled():
         return (*_differentiable_vjp(path, x, w, grad, need_x, need_w), None)
-    args = (x.numpy(force=True), w.numpy(force=True), saved[0],
-            grad.to(w.dtype).numpy(force=True), need_x, need_w, saved[1])
-    if path.uses_kernel(x.shape[0]):
-        grad_x, grad_w = path.backward(*args)
-    else:
-        with single_thread_blas:
-            grad_x, grad_w = path.backward(*args)
+    with _blas_guard(path, x.shape[0]):
+        grad_x, grad_w = path.backward(x.numpy(force=True), w.numpy(force=True), saved[0],
+                                       grad.to(w.dtype).numpy(force=True), need_x, need_w,
+                                       saved[1])
     return (torch.from_numpy(grad_x) if need_x else None,
             torch.from_numpy(grad_w) if need_w else None, None)
 
