@@ -4,9 +4,8 @@
 
 For each size: one QuantumLayer (RY encoding, 2 hardware-efficient layers, CNOT ring, <Z>),
 forward + backward of a batch, timed in CPU time of this thread, the three paths taking turns
-(five rounds, medians). The kernel runs at every size and batch here, also above
-``fused.KERNEL_MAX_QUBITS`` and ``KERNEL_MAX_WORK``, to show where the NumPy path's BLAS
-blocks take over.
+(five rounds, medians). The fused path sends every circuit without re-uploading layers
+to the kernel; here the NumPy path runs too (``path.kernel = None``), to show the margin.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import time
 import torch
 
 from hqnn_core import CircuitConfig, QuantumLayer
-from hqnn_core.simulator import fused
 
 
 def per_call(fn, seconds: float) -> float:
@@ -39,8 +37,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    fused.KERNEL_MAX_QUBITS = max(args.qubits)
-    fused.KERNEL_MAX_WORK = 2**62  # the kernel at every size and batch, to show the crossover
     print(f"{'qubits':>6} {'batch':>6} {'kernel us':>10} {'numpy us':>10} {'engine us':>10}"
           f" {'numpy/kernel':>13}")
     for n in args.qubits:

@@ -10,7 +10,6 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from hqnn_core import CircuitConfig, QuantumLayer
-from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS, KERNEL_MAX_WORK
 
 CONFIGS = [
     dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=2,
@@ -89,21 +88,18 @@ def test_float32_kernel_agrees_with_float64() -> None:
 
 
 def test_kernel_is_used_only_where_it_applies() -> None:
-    big = QuantumLayer(CircuitConfig(n_qubits=KERNEL_MAX_QUBITS + 2, layers=2))
     reupload = QuantumLayer(CircuitConfig(n_qubits=4, layers=2, reupload=True))
-    assert big._fused is not None and big._fused.kernel is None
     assert reupload._fused is not None and reupload._fused.kernel is None
-    small, six = (QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused for n in (4, 6))
-    assert small.uses_kernel(1024) and six.uses_kernel(KERNEL_MAX_WORK // 64)
-    assert not six.uses_kernel(KERNEL_MAX_WORK // 64 + 1)
+    for n in (2, 8, 12):
+        assert QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused.kernel is not None
 
 
-def test_large_batches_above_the_kernel_work_take_the_numpy_path_and_agree() -> None:
-    layer = _layer(CONFIGS[-1])
-    x = torch.rand(KERNEL_MAX_WORK // 64 + 3, 6, dtype=torch.float64,
-                   generator=torch.Generator().manual_seed(6))
-    weight = torch.randn(x.shape[0], 6, dtype=torch.float64)
-    assert not layer._fused.uses_kernel(x.shape[0])
+@pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20)])
+def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> None:
+    layer = _layer(dict(n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
+                        entanglement="circular", measurement="z"))
+    x = torch.rand(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(6)) * 3
+    weight = torch.randn(batch, n, dtype=torch.float64)
     out, gx, gw = _outputs_and_grads(layer, x, weight)
     layer.use_fused = False
     for ours, ref in zip((out, gx, gw), _outputs_and_grads(layer, x, weight)):

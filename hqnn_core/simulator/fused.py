@@ -48,14 +48,10 @@ from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, k
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 
 MAX_QUBITS = 12
-# Where the compiled loops of ``kernel`` run the circuit (no re-uploading layers): up to 4
-# qubits at any batch, up to 6 while batch x 2**n <= KERNEL_MAX_WORK; beyond, the NumPy
-# path's BLAS blocks win (benchmarks/bench_kernel.py, quiet machine: kernel 1.3-1.6x faster
-# at 2-4 qubits and batch 32-512, 1.15-1.64x at 5-6 qubits up to batch x 2**n = 4096,
-# 0.3-0.7x above).
-KERNEL_MAX_QUBITS = 6
-KERNEL_ANY_BATCH_QUBITS = 4
-KERNEL_MAX_WORK = 4096
+# Circuits without re-uploading layers run through the compiled loops of ``kernel`` (SIMD
+# over the batch): faster than the NumPy path's BLAS blocks at every size and batch it was
+# measured at, 2-12 qubits x batch 1-1024 (benchmarks/bench_kernel.py: 1.4-4x, parity at
+# 12 qubits x batch 1). The NumPy path remains for re-uploading layers.
 # Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
 # fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
 # of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
@@ -237,8 +233,8 @@ class FusedPath:
 
     def _small_kernel(self, encoder_kinds: tuple[str, ...], readout: np.ndarray
                       ) -> "SmallKernel | None":
-        """The compiled loops of ``kernel`` for small circuits without re-uploading layers."""
-        if self.n > KERNEL_MAX_QUBITS or any(ls.batched for ls in self.layer_sets):
+        """The compiled loops of ``kernel``, for circuits without re-uploading layers."""
+        if any(ls.batched for ls in self.layer_sets):
             return None
         from hqnn_core.simulator.kernel import SmallKernel  # Numba, imported when needed
         if self.readout_is_index:
@@ -259,11 +255,6 @@ class FusedPath:
         self.__dict__.update(state)
         self._register()
 
-    def uses_kernel(self, batch: int) -> bool:
-        """Whether a batch of this size runs through the compiled kernel."""
-        return self.kernel is not None and (self.n <= KERNEL_ANY_BATCH_QUBITS
-                                            or batch * 2**self.n <= KERNEL_MAX_WORK)
-
     def applies_to(self, inputs: torch.Tensor) -> bool:
         """The fused path runs on the CPU for batches small enough that it is the faster
         path."""
@@ -276,8 +267,8 @@ class FusedPath:
         """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,),
         and the encoding's and layers' Kronecker tables (with all derivatives if asked:
         ``backward`` can then reuse them)."""
-        if self.uses_kernel(x.shape[0]):
-            return self.kernel.forward(x, w)  # type: ignore[union-attr]
+        if self.kernel is not None:
+            return self.kernel.forward(x, w)
         encoded = self._product_state(x, w, derivatives)
         state = encoded[0][:, 0]
         for part in encoded[1:]:
@@ -304,11 +295,11 @@ class FusedPath:
         where not needed), for the output gradient ``grad`` (B, K); ``tables`` from a
         forward with derivatives, else they are rebuilt."""
         dtype, batch = grad.dtype, grad.shape[0]
-        if self.uses_kernel(batch):
+        if self.kernel is not None:
             if tables is None:  # the operators' backward keeps no tables
-                _, _, tables = self.kernel.forward(x, w)  # type: ignore[union-attr]
-            return self.kernel.backward(  # type: ignore[union-attr]
-                grad, final, tables, need_inputs, need_weights)
+                _, _, tables = self.kernel.forward(x, w)
+            return self.kernel.backward(grad, tables, need_inputs,  # type: ignore[arg-type]
+                                        need_weights)
         grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \
             else grad @ self.readout[grad.dtype].T
         state = final

@@ -41,7 +41,7 @@ def fused_outputs(path: FusedPath, inputs: Tensor, weights: Tensor) -> Tensor:
 
 def _blas_guard(path: FusedPath, batch: int) -> ContextManager[None]:
     """OpenBLAS held to one thread around the NumPy path; the compiled kernel uses no BLAS."""
-    return nullcontext() if path.uses_kernel(batch) else single_thread_blas
+    return nullcontext() if path.kernel is not None else single_thread_blas
 
 
 def _eager_forward(path: FusedPath, inputs: Tensor, weights: Tensor, derivatives: bool
