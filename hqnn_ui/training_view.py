@@ -81,7 +81,7 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
         twin = c8.checkbox("Classical twin alongside", key=TWIN_KEY,
                            help="The same network with the circuit replaced by a classical "
                                 "layer of the same width, trained after it for comparison.")
-        _recipe_expander()
+        _recipe_expander(has_validation=cfg.data.val_fraction > 0)
         reason = None
         try:
             new_cfg = _config_from_widgets(cfg)
@@ -110,10 +110,12 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
     return new_cfg, bool(twin)
 
 
-def _recipe_expander() -> None:
+def _recipe_expander(*, has_validation: bool) -> None:
     """The recipe's less common keys (README "Training recipe"), closed until opened."""
     with st.expander("Advanced: training recipe", expanded=False):
-        st.caption("The defaults are the recipe measured in the README's \"Training recipe\".")
+        st.caption("The defaults are the recipe measured in the README's \"Training recipe\"."
+                   + ("" if has_validation else " The validation share is 0 (Data page), so "
+                      "early stopping and the best validation epoch have nothing to go by."))
         left, middle, right = st.columns(3)
         left.number_input(
             "Warm-up fraction", step=0.01, format="%.2f", key=_key("warmup"),

@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hqnn_core.config import RunConfig, TrainConfig
+from hqnn_core.config import DataConfig, RunConfig, TrainConfig
 from hqnn_core.studio.url import config_to_query
 from hqnn_ui.state import CONFIG_KEY
 
@@ -92,3 +92,15 @@ def test_the_recipe_survives_a_page_switch_and_the_link(studio: AppTest) -> None
     assert {name: fresh.session_state[f"w.train.{name}"] for name in RECIPE} == RECIPE
     assert config_to_query(fresh.session_state[CONFIG_KEY]) == config_to_query(
         at.session_state[CONFIG_KEY])
+
+
+def test_without_a_validation_split_the_expander_says_early_stopping_cannot_act(
+        studio: AppTest) -> None:
+    studio.session_state[CONFIG_KEY] = RunConfig(data=DataConfig(val_fraction=0.0))
+    at = studio.run()
+    at.switch_page("views/train.py").run()
+    [expander] = [e for e in at.get("expander") if e.label == "Advanced: training recipe"]
+    assert any("validation share is 0" in c.value for c in expander.caption)
+    at.session_state[CONFIG_KEY] = RunConfig()
+    at.switch_page("views/train.py").run()
+    assert not any("validation share is 0" in c.value for c in at.caption)
