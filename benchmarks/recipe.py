@@ -6,7 +6,8 @@ Every configuration below names only its architecture (front, qubits, readout, k
 everything else is the recipe's defaults (``RunConfig``), untuned. Each is trained on
 scikit-learn's digits (offline) for every seed, then its classical twin
 (``twin_config``) with the same recipe; the table lists test accuracy per seed, mean,
-spread (max - min), hybrid minus twin, and mean training seconds. ``--set`` overrides a
+spread (max - min), the mean validation accuracy (what a recipe choice should be decided
+on), hybrid minus twin, and mean training seconds. ``--set`` overrides a
 key for every configuration (e.g. ``--set train.restore_best=true``) to measure one
 recipe choice against the defaults. Torch runs on one thread, as in a sweep trial.
 """
@@ -57,17 +58,19 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 def measure(name: str, spec: dict[str, Any], seeds: list[int]) -> None:
     """Train ``spec`` and its twin on every seed and print one row each."""
     for label in ("hybrid", "twin"):
-        accs, secs = [], []
+        accs, vals, secs = [], [], []
         for seed in seeds:
             cfg = RunConfig.from_dict(_merge(spec, {"train": {"seed": seed}}))
             if label == "twin":
                 cfg = twin_config(cfg)
             result = fit(cfg, data=load_dataset(cfg.data))
             accs.append(100 * result.metrics["test_accuracy"])
+            vals.append(100 * result.metrics["val_accuracy"])
             secs.append(result.metrics["train_seconds"])
         per_seed = " ".join(f"{a:6.2f}" for a in accs)
         print(f"{name:15s} {label:6s} {per_seed}  mean {statistics.mean(accs):6.2f}  "
-              f"spread {max(accs) - min(accs):5.2f}  {statistics.mean(secs):6.1f} s", flush=True)
+              f"spread {max(accs) - min(accs):5.2f}  (validation {statistics.mean(vals):6.2f})  "
+              f"{statistics.mean(secs):6.1f} s", flush=True)
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ GALLERY_COLUMNS = 8
 TILE_PIXELS = 64
 TWIN_KEY = "train_twin"
 SECTION = "train"
-TRAIN_FIELDS = ("epochs", "batch_size", "lr", "seed", "optimizer", "schedule")
+RECIPE_FIELDS = ("warmup", "weight_decay", "decay_angles", "patience", "restore_best")
+TRAIN_FIELDS = ("epochs", "batch_size", "lr", "seed", "optimizer", "schedule", *RECIPE_FIELDS)
 
 
 def _key(name: str) -> str:
@@ -48,7 +49,9 @@ def _config_from_widgets(cfg: RunConfig) -> RunConfig:
     """The configuration the widgets describe; ``HqnnError`` (one sentence) if impossible."""
     train = {name: forms.value(SECTION, name) for name in TRAIN_FIELDS}
     train.update(epochs=int(train["epochs"]), seed=int(train["seed"]), lr=float(train["lr"]),
-                 batch_size=int(train["batch_size"]))
+                 batch_size=int(train["batch_size"]), warmup=float(train["warmup"]),
+                 weight_decay=float(train["weight_decay"]),
+                 patience=int(train["patience"]) if train["patience"] else None)
     return dataclasses.replace(
         cfg, train=dataclasses.replace(cfg.train, **train),
         data=dataclasses.replace(cfg.data, augment=bool(forms.value(SECTION, "augment"))))
@@ -78,6 +81,7 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
         twin = c8.checkbox("Classical twin alongside", key=TWIN_KEY,
                            help="The same network with the circuit replaced by a classical "
                                 "layer of the same width, trained after it for comparison.")
+        _recipe_expander(has_validation=cfg.data.val_fraction > 0)
         reason = None
         try:
             new_cfg = _config_from_widgets(cfg)
@@ -104,6 +108,37 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
     if not started or new_cfg is None:
         return None
     return new_cfg, bool(twin)
+
+
+def _recipe_expander(*, has_validation: bool) -> None:
+    """The recipe's less common keys (README "Training recipe"), closed until opened."""
+    with st.expander("Advanced: training recipe", expanded=False):
+        st.caption("The defaults are the recipe measured in the README's \"Training recipe\"."
+                   + ("" if has_validation else " The validation share is 0 (Data page), so "
+                      "early stopping and the best validation epoch have nothing to go by."))
+        left, middle, right = st.columns(3)
+        left.number_input(
+            "Warm-up fraction", step=0.01, format="%.2f", key=_key("warmup"),
+            disabled=st.session_state[_key("schedule")] != "warmup_cosine",
+            help="The share of the steps over which the rate ramps up linearly before the "
+                 "cosine (warmup_cosine schedule only); 0.05 guards Adam's first steps.")
+        middle.number_input(
+            "Weight decay", step=1e-4, format="%g", key=_key("weight_decay"),
+            help="Pulls the classical weights towards 0 at every step; 0 (the default) is off.")
+        middle.checkbox(
+            "Decay the circuit's angles too", key=_key("decay_angles"),
+            disabled=not st.session_state[_key("weight_decay")],
+            help="Off by default: an angle is periodic, so pulling it towards 0 means nothing.")
+        right.number_input(
+            "Early-stopping patience", min_value=0, step=1, key=_key("patience"),
+            placeholder="never",
+            help="Stop after this many epochs without a better validation accuracy; blank or "
+                 "0 never stops early (the default). Needs a validation split (Data page).")
+        right.checkbox(
+            "Test the best validation epoch's weights", key=_key("restore_best"),
+            help="Off by default: on digits' 144 validation images the pick is noise and the "
+                 "last, annealed weights tested 1.5 points better; use it with large "
+                 "validation splits.")
 
 
 def live_panel(job: TrainingJob) -> None:

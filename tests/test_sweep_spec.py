@@ -129,7 +129,21 @@ def test_spec_json_is_plain(tmp_path):
     s = spec()
     data = json.loads(s.to_json())
     assert data["space"] == {"train.lr": {"log_range": [0.001, 0.1]}}
-    assert data["early_stopping"] == {"grace_epochs": 1, "reduction_factor": 3}
+    assert data["early_stopping"] == {"grace_epochs": None, "reduction_factor": 3}
+    assert SweepSpec.from_dict(data).to_dict()["early_stopping"] == data["early_stopping"]
+
+
+def test_asha_grace_defaults_to_a_quarter_of_the_epochs_unless_set():
+    auto = SweepSpec.from_dict({"base": {}, "space": {"train.lr": [0.01]}, "search": "grid"})
+    assert auto.early_stopping.grace_for(30) == 8
+    assert auto.early_stopping.grace_for(20) == 5
+    assert auto.early_stopping.grace_for(2) == 1
+    fixed = SweepSpec.from_dict({"base": {}, "space": {"train.lr": [0.01]}, "search": "grid",
+                                 "early_stopping": {"grace_epochs": 2}})
+    assert fixed.early_stopping.grace_for(30) == 2
+    with pytest.raises(ConfigError):
+        SweepSpec.from_dict({"base": {}, "space": {"train.lr": [0.01]}, "search": "grid",
+                             "early_stopping": {"grace_epochs": 0}})
 
 
 def test_trials_open_when_the_time_budget_ends_are_stopped_not_an_interruption(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hqnn_core.errors import ConfigError
@@ -50,4 +52,7 @@ def test_a_tiny_comparison_end_to_end(tmp_path):
     assert [r["model"] for r in rows] == ["hybrid", "twin", "baseline"]
     text = compare_table_markdown(result)
     assert "hybrid - twin" in text and "hybrid - baseline" in text and "95% CI" in text
-    assert (tmp_path / "cmp" / "compare.json").is_file()
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    for arm in arms.values():  # the tuning's own seconds, without the retraining on the seeds
+        assert 0 < arm.search_seconds < arm.wall_seconds
+        assert saved["arms"][arm.arm]["search_seconds"] == arm.search_seconds

@@ -44,14 +44,18 @@ def test_every_field_round_trips() -> None:
                                     image_size=16, grayscale=False, seed=3),
                     circuit=CircuitConfig(n_qubits=5, encoding="iqp", ansatz="efficient_su2",
                                           layers=3, entanglement="full", measurement="zz",
-                                          reupload=True, rotation="x"),
+                                          reupload=True, rotation="x", init="small",
+                                          input_scale=False),
                     model=ModelConfig(kind="quantum", front="pca", hidden=8, dropout=0.25),
                     train=TrainConfig(epochs=7, batch_size=16, lr=0.002, optimizer="sgd",
                                       schedule="cosine", weight_decay=1e-4, seed=9,
-                                      backend="aer", shots=1000, noise="FakeManilaV2"))
+                                      backend="aer", shots=1000, noise="FakeManilaV2",
+                                      warmup=0.1, decay_angles=True, patience=5,
+                                      restore_best=True))
     query = config_to_query(cfg)
     assert all(isinstance(v, str) for v in query.values())
     assert query["data.root"] == "42" and query["data.classes"] == "1,2"
+    assert (query["train.patience"], query["circuit.input_scale"]) == ("5", "false")
     assert query_to_config(query) == cfg
 
 

@@ -9,9 +9,10 @@ import streamlit as st
 from hqnn_core.circuits.build import build_circuit
 from hqnn_core.circuits.export import (build_refusal, circuit_stats, export_circuit,
                                        heavy_work_refusal, to_png)
-from hqnn_core.config import (ANSATZE, ENCODINGS, ENTANGLEMENTS, MAX_QUBITS, MEASUREMENTS,
-                              ROTATIONS, CircuitConfig)
+from hqnn_core.config import (ANSATZE, ENCODINGS, ENTANGLEMENTS, INITS, MAX_QUBITS,
+                              MEASUREMENTS, ROTATIONS, CircuitConfig)
 from hqnn_core.errors import HqnnError
+from hqnn_core.learning.layer import SCALED_ENCODINGS
 from hqnn_ui import forms, state
 from hqnn_ui.circuit_view import MAX_DRAWN_GATES, drawing_view, model_choice
 from hqnn_ui.diagnostics_view import diagnostics_view
@@ -19,6 +20,8 @@ from hqnn_ui.diagnostics_view import diagnostics_view
 SECTION = "circuit"
 DEVICE_KEY = "circuit_device"
 MAX_ROUTED_GATES = 1000  # two-qubit gates routed onto a device while you wait (~1 s)
+INIT_LABELS = {"uniform": "uniform in (−π, π)", "small": "small, in (−0.1π, 0.1π)",
+               "identity_blocks": "identity_blocks (no entanglement)"}
 
 
 @st.cache_data(max_entries=64, show_spinner="Counting the circuit…")
@@ -111,8 +114,22 @@ controls[0].number_input("Layers", 1, 50, key=forms.widget_key(SECTION, "layers"
 controls[1].selectbox("Encoding", ENCODINGS, key=forms.widget_key(SECTION, "encoding"))
 controls[1].selectbox("Rotation axis (angle encoding)", ROTATIONS,
                       key=forms.widget_key(SECTION, "rotation"))
+controls[1].toggle("Trainable input scaling", key=forms.widget_key(SECTION, "input_scale"),
+                   disabled=forms.value(SECTION, "encoding") not in SCALED_ENCODINGS,
+                   help="A trainable factor per feature multiplies each angle before it is "
+                        "encoded (angle, dense_angle and iqp encodings): it sets the frequencies "
+                        "the encoding can express (Schuld, Sweke & Meyer 2021). On by default; "
+                        "it costs one parameter per feature and measured within noise on digits.")
 controls[2].selectbox("Ansatz", ANSATZE, key=forms.widget_key(SECTION, "ansatz"))
 controls[2].selectbox("Entanglement", ENTANGLEMENTS, key=forms.widget_key(SECTION, "entanglement"))
+controls[2].selectbox(
+    "Weight initialisation", INITS, format_func=INIT_LABELS.get,
+    key=forms.widget_key(SECTION, "init"),
+    help="How the ansatz's angles start. uniform (the default); small angles trained about "
+         "5 points worse (near 0 they barely move a Z readout). identity_blocks (Grant et al. "
+         "2019) pairs each layer with its mirror image so the circuit starts as its encoding "
+         "alone, but the mirrored CNOTs cancel the entangling gates for any angles: the circuit "
+         "never entangles. It needs an even number of layers and no re-uploading.")
 controls[3].selectbox("Measurement", MEASUREMENTS, key=forms.widget_key(SECTION, "measurement"),
                       help="z: ⟨Z⟩ per qubit; zz: also ⟨ZZ⟩ per entangled pair; "
                            "probs: all 2ⁿ basis-state probabilities.")

@@ -99,7 +99,8 @@ class ArmResult:
     n_trials: int
     best: TrialRow | None
     final: list[TrialRow]
-    search_seconds: float = 0.0
+    search_seconds: float = 0.0  # the tuning alone
+    wall_seconds: float = 0.0  # tuning and retraining on the seeds
 
     @property
     def test_by_seed(self) -> dict[int, float]:
@@ -162,7 +163,8 @@ def run_compare(spec: CompareSpec, out: str | Path, *, address: str | None = Non
             outcome = run_sweep(spec.arms[arm], arm_folder, resume=again, runs_root=runs_root,
                                 callbacks=[lambda e, a=arm: [cb(a, e) for cb in callbacks]])
             results[arm] = ArmResult(arm, outcome.status, len(outcome.trials), outcome.best,
-                                     outcome.final, outcome.wall_seconds)
+                                     outcome.final, outcome.search_seconds,
+                                     outcome.wall_seconds)
             if outcome.status != "completed":
                 status = "interrupted"
                 break
@@ -182,7 +184,8 @@ def compare_to_dict(result: CompareResult) -> dict[str, Any]:
                       "best_val_acc": arm.best.val_acc if arm.best else None,
                       "test_by_seed": arm.test_by_seed, "test_mean": ms[0] if ms else None,
                       "test_std": ms[1] if ms else None, "parameters": arm.parameters,
-                      "train_seconds": arm.train_seconds, "search_seconds": arm.search_seconds}
+                      "train_seconds": arm.train_seconds, "search_seconds": arm.search_seconds,
+                      "wall_seconds": arm.wall_seconds}
     diffs = {k: {"mean": v.mean, "low": v.low, "high": v.high, "n": v.n, "level": v.level}
              for k, v in result.differences.items()}
     return {"name": result.name, "status": result.status, "arms": arms, "differences": diffs}

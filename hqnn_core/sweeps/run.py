@@ -61,7 +61,8 @@ class SweepOutcome:
     trials: list[TrialRow]
     best: TrialRow | None
     final: list[TrialRow]
-    wall_seconds: float
+    wall_seconds: float  # this call, search and retraining
+    search_seconds: float = 0.0  # this call's search stage alone (the tuning budget spent)
 
 
 def _package_root() -> str:
@@ -268,9 +269,10 @@ def _tuner(spec: SweepSpec, folder: Path, name: str, ctx: TrialContext, callback
     num_samples = 1
     time_budget = None
     if not final:
-        if spec.early_stopping is not None and spec.max_epochs > spec.early_stopping.grace_epochs:
+        grace = spec.early_stopping.grace_for(spec.max_epochs) if spec.early_stopping else None
+        if grace is not None and spec.max_epochs > grace:
             scheduler = ASHAScheduler(time_attr="epoch", max_t=spec.max_epochs + 1,
-                                      grace_period=spec.early_stopping.grace_epochs,
+                                      grace_period=grace,
                                       reduction_factor=spec.early_stopping.reduction_factor)
         if spec.search == "bayes":
             import optuna
@@ -395,13 +397,15 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
                            callbacks=callbacks)
     key = str(folder.resolve())
     _TRACKERS[key] = tracker
-    status = "completed"
+    status, search_seconds = "completed", 0.0
     try:
         with ray_session(address, num_cpus=num_cpus) as mode:
             tracker.set_status("running", f"Searching on Ray ({mode}).", stage="search")
             ctx = TrialContext(sweep_id, str(root), worker_spec, ROLE_SEARCH)
+            search_started = time.perf_counter()
             stopped = _fit(_tuner(spec, folder, RAY_DIR, ctx, tune_callback(key, "search"),
                                   _search_space(spec), final=False, resume=resume))
+            search_seconds = time.perf_counter() - search_started
             if _interrupted(tracker, "search", spec.n_trials()) or stopped:
                 status = "interrupted"
             best = best_row(tracker.rows("search"))
@@ -426,7 +430,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
     trials = tracker.rows("search")
     return SweepOutcome(folder=folder, sweep_id=sweep_id, status=status, trials=trials,
                         best=best_row(trials), final=tracker.rows("final"),
-                        wall_seconds=time.perf_counter() - started)
+                        wall_seconds=time.perf_counter() - started,
+                        search_seconds=search_seconds)
 
 
 def _final_stage(spec: SweepSpec, folder: Path, tracker: SweepTracker, key: str,

@@ -10,7 +10,7 @@ JSON form (every key but ``base`` and ``space`` optional)::
                "circuit.n_qubits": [4, 6, 8]},
      "search": "random",            # grid | random | bayes (Optuna TPE)
      "trials": 20, "minutes": 15,   # budget: trials and/or wall minutes
-     "early_stopping": {"grace_epochs": 1, "reduction_factor": 3},  # ASHA; false = off
+     "early_stopping": {"grace_epochs": null, "reduction_factor": 3},  # ASHA; false = off
      "seeds": [1, 2, 3],            # the best configuration is retrained on these
      "concurrency": null,           # at most this many trials at once (default: one per CPU)
      "search_seed": 0,
@@ -93,10 +93,21 @@ class Param:
 
 @dataclass(frozen=True)
 class EarlyStopping:
-    """ASHA on the validation accuracy, reported once per epoch."""
+    """ASHA on the validation accuracy, reported once per epoch.
 
-    grace_epochs: int = 1
+    ``grace_epochs`` None (the default) is a quarter of the longest trial's epochs: with the
+    recipe's warm-up and cosine decay, the first epochs say more about a trial's learning
+    rate than about where it ends, so a trial is never judged before that.
+    """
+
+    grace_epochs: int | None = None
     reduction_factor: int = 3
+
+    def grace_for(self, max_epochs: int) -> int:
+        """The epochs every trial runs before ASHA may stop it."""
+        if self.grace_epochs is not None:
+            return self.grace_epochs
+        return max(1, round(max_epochs / 4))
 
 
 @dataclass(frozen=True)
@@ -319,7 +330,9 @@ def _parse(data: Mapping[str, Any]) -> SweepSpec:
         if bad:
             raise ConfigError(f"Unknown key(s) in early_stopping: {', '.join(bad)}; allowed: "
                               "grace_epochs, reduction_factor.")
-        early = EarlyStopping(_positive_int("early_stopping.grace_epochs", es_raw.get("grace_epochs", 1)),
+        grace = es_raw.get("grace_epochs")
+        early = EarlyStopping(None if grace is None
+                              else _positive_int("early_stopping.grace_epochs", grace),
                               _positive_int("early_stopping.reduction_factor",
                                             es_raw.get("reduction_factor", 3), 2))
     else:

@@ -100,3 +100,36 @@ def test_diagnostics_run_on_demand_in_the_background_and_show_their_plots(
     assert not at.get("plotly_chart")
     at.slider(key="w.circuit.n_qubits").set_value(8).run()  # back to the default 8: kept, no button needed
     assert len(at.get("plotly_chart")) == 3
+
+
+def test_initialisation_and_input_scaling_are_chosen_on_screen(
+        open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    init = at.selectbox(key="w.circuit.init")
+    assert init.value == "uniform" and "never entangles" in init.help
+    assert at.toggle(key="w.circuit.input_scale").value is True
+    init.set_value("identity_blocks").run()
+    at.toggle(key="w.circuit.input_scale").set_value(False).run()
+    assert not at.exception and not at.error
+    circuit = at.session_state[CONFIG_KEY].circuit
+    assert (circuit.init, circuit.input_scale) == ("identity_blocks", False)
+    query = config_to_query(at.session_state[CONFIG_KEY])
+    assert (query["circuit.init"], query["circuit.input_scale"]) == ("identity_blocks", "false")
+    at.switch_page("views/train.py").run()
+    at.switch_page("views/circuit.py").run()
+    assert at.selectbox(key="w.circuit.init").value == "identity_blocks"
+    assert at.toggle(key="w.circuit.input_scale").value is False
+    at.selectbox(key="w.circuit.encoding").set_value("basis").run()
+    assert at.toggle(key="w.circuit.input_scale").disabled  # basis inputs are bits, not angles
+
+
+def test_identity_blocks_with_odd_layers_is_refused_in_one_sentence(
+        open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("circuit.py")
+    at.selectbox(key="w.circuit.init").set_value("identity_blocks")
+    at.number_input(key="w.circuit.layers").set_value(3).run()
+    assert not at.exception
+    [error] = at.error
+    assert "needs an even number of layers (got 3)" in error.value
+    assert error.value.count(". ") == 0 and error.value.endswith(".")
+    assert at.session_state[CONFIG_KEY].circuit.init == "uniform"

@@ -39,7 +39,9 @@ def test_renders_with_defaults(open_page) -> None:
     at = open_page("train.py")
     assert not at.exception
     assert "Start training" in [b.label for b in at.button]
-    assert {n.label for n in at.number_input} == {"Epochs", "Learning rate", "Seed"}
+    assert {n.label for n in at.number_input} == {"Epochs", "Learning rate", "Seed",
+                                                  "Warm-up fraction", "Weight decay",
+                                                  "Early-stopping patience"}
     assert any("Start training" in i.value for i in at.info)
 
 
@@ -50,6 +52,8 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
     at.run()
     at.switch_page("views/train.py").run()
     at.checkbox(key="train_twin").check()
+    at.number_input(key="w.train.patience").set_value(3)
+    at.checkbox(key="w.train.restore_best").check()
     button(at, "Start training").click().run()
     assert not at.exception and not at.error
     for _ in range(POLLS):
@@ -70,6 +74,9 @@ def test_a_short_run_started_from_the_page_completes_and_is_listed(
 
     runs = RunStore(runs_dir).list(status="completed")
     assert {r.kind for r in runs} == {"hybrid", "classical"}
+    for run in runs:  # the recipe chosen on the page is the one each run saved
+        saved = json.loads((Path(run.path) / "config.json").read_text())["train"]
+        assert (saved["patience"], saved["restore_best"]) == (3, True)
 
     at.switch_page("views/experiments.py").run()
     assert not at.exception
