@@ -262,13 +262,14 @@ class FusedPath:
         return (inputs.device.type == "cpu" and batch <= self.max_batch
                 and batch * self.work_per_sample <= MAX_WORK)
 
-    def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = False
-                ) -> tuple[np.ndarray, np.ndarray, Tables]:
+    def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = False,
+                with_state: bool = True) -> tuple[np.ndarray, np.ndarray | None, Tables]:
         """Outputs (B, K) and the final state (B, 2**n) for inputs (B, I) and weights (W,),
         and the encoding's and layers' Kronecker tables (with all derivatives if asked:
-        ``backward`` can then reuse them)."""
+        ``backward`` can then reuse them). The kernel returns no state unless
+        ``with_state`` (its tables hold what its backward needs)."""
         if self.kernel is not None:
-            return self.kernel.forward(x, w)
+            return self.kernel.forward(x, w, with_state)  # type: ignore[return-value]
         encoded = self._product_state(x, w, derivatives)
         state = encoded[0][:, 0]
         for part in encoded[1:]:
@@ -288,16 +289,17 @@ class FusedPath:
             else probs @ self.readout[probs.dtype]
         return out, state, Tables(encoded, layers, derivatives, states)
 
-    def backward(self, x: np.ndarray, w: np.ndarray, final: np.ndarray, grad: np.ndarray,
+    def backward(self, x: np.ndarray, w: np.ndarray, final: np.ndarray | None, grad: np.ndarray,
                  need_inputs: bool, need_weights: bool,
                  tables: Tables | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Gradients with respect to the circuit inputs (B, I) and the weights (W,) (zeros
         where not needed), for the output gradient ``grad`` (B, K); ``tables`` from a
-        forward with derivatives, else they are rebuilt."""
+        forward with derivatives, else they are rebuilt (``final``, the forward's state,
+        is not needed by the kernel)."""
         dtype, batch = grad.dtype, grad.shape[0]
         if self.kernel is not None:
             if tables is None:  # the operators' backward keeps no tables
-                _, _, tables = self.kernel.forward(x, w)
+                _, _, tables = self.kernel.forward(x, w, with_state=False)
             return self.kernel.backward(grad, tables, need_inputs,  # type: ignore[arg-type]
                                         need_weights)
         grad_probs = np.take(grad, self.readout_inverse, axis=1) if self.readout_is_index \

@@ -96,54 +96,34 @@ class SmallKernel:
             self.kinds[t, :depth] = [KIND_CODES[c] for c in kinds]
             const[t, :, :depth] = set_const[block].reshape(n, depth)
             a_w[t, :, :depth] = set_a_w[block].reshape(n, depth, n_weights)
-        self.encoder_depth = len(encoder_kinds)
         self.n_outputs = readout.shape[1]
         index, value = sparse_readout(readout)
         self.readout_index = index
-        self._maps = {}
-        for real in (np.float64, np.float32):
-            self._maps[np.dtype(real)] = (
-                e_const.astype(real), np.ascontiguousarray(e_in.T, dtype=real),
-                np.ascontiguousarray(e_w.T, dtype=real), e_in.astype(real),
-                e_w.astype(real), const.reshape(-1).astype(real),
-                np.ascontiguousarray(a_w.reshape(-1, n_weights).T, dtype=real),
-                a_w.reshape(-1, n_weights).astype(real), value.astype(real))
-        self.encoder_uses_weights = bool(np.any(e_w))
+        # Per real dtype: the encoding's map (const, x -> , w -> ), the layers' (const, w -> )
+        # as (R,), (I, R) and (W, R) arrays, and the readout weights.
+        self._maps = {np.dtype(real): tuple(np.ascontiguousarray(a, dtype=real) for a in (
+            e_const, e_in.T, e_w.T, const.reshape(-1), a_w.reshape(-1, n_weights).T, value))
+            for real in (np.float64, np.float32)}
 
-    def forward(self, x: np.ndarray, w: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, KernelTables]:
-        """Outputs (B, K), the final state (B, 2**n) and the tables for ``backward``."""
-        real = w.dtype
-        e_const, e_in, e_w, _, _, l_const, l_w, _, value = self._maps[real]
-        batch, n = x.shape[0], self.n
-        enc_angles = x.astype(real, copy=False) @ e_in + (e_const + w @ e_w)
-        lay_angles = (l_const + w @ l_w).reshape(len(self.depths), n, -1)
-        cdtype = np.complex64 if real == np.float32 else np.complex128
-        enc = np.empty((2, n, 1 + self.encoder_depth, 2, batch), dtype=real)
-        mats = np.zeros((len(self.depths), n, 1 + self.kinds.shape[1], 2, 2), dtype=cdtype)
-        planar = np.empty((2, 2**n, batch), dtype=real)
-        state = np.empty((batch, 2**n), dtype=cdtype)
-        out = np.empty((batch, self.n_outputs), dtype=real)
-        forward_loops(np.ascontiguousarray(enc_angles.reshape(batch, n, -1)),
-                      self.encoder_kinds, lay_angles, self.kinds, self.depths, self.ops,
-                      self.perms, self.readout_index, value, enc, mats, planar, state, out)
-        return out, state, KernelTables(enc, mats, planar)
+    def forward(self, x: np.ndarray, w: np.ndarray, with_state: bool = True
+                ) -> tuple[np.ndarray, np.ndarray | None, KernelTables]:
+        """Outputs (B, K), the final state (B, 2**n; None unless ``with_state``) and the
+        tables for ``backward``."""
+        e_const, e_in, e_w, l_const, l_w, value = self._maps[w.dtype]
+        cdtype = np.complex64 if w.dtype == np.float32 else np.complex128
+        mats = np.zeros((len(self.depths), self.n, 1 + self.kinds.shape[1], 2, 2), cdtype)
+        state = np.empty((x.shape[0], 2**self.n) if with_state else (0, 0), cdtype)
+        out, enc, planar = forward_loops(
+            x.astype(w.dtype, copy=False), w, e_const, e_in, e_w, l_const, l_w,
+            self.encoder_kinds, self.kinds, self.depths, self.ops, self.perms,
+            self.readout_index, value, self.n_outputs, mats, state)
+        return out, state if with_state else None, KernelTables(enc, mats, planar)
 
     def backward(self, grad: np.ndarray, tables: KernelTables, need_inputs: bool,
                  need_weights: bool) -> tuple[np.ndarray, np.ndarray]:
         """Gradients with respect to the inputs (B, I) and the weights (W,), zeros where
         not needed."""
-        real = grad.dtype
-        _, _, _, a_in, a_w, _, _, l_w, value = self._maps[real]
-        batch = grad.shape[0]
-        enc_grad = np.empty((self.n, self.encoder_depth, batch), dtype=real)
-        lay_grad = np.empty((len(self.depths), self.n, self.kinds.shape[1]), dtype=real)
-        backward_loops(np.ascontiguousarray(grad.T), tables.planar, tables.enc, tables.mats,
-                       self.depths, self.ops, self.inverses, self.readout_index, value,
-                       need_weights, enc_grad, lay_grad)
-        enc_grad = enc_grad.reshape(-1, batch).T  # (B, n * De)
-        grad_x = enc_grad @ a_in if need_inputs else np.zeros((batch, a_in.shape[1]), real)
-        grad_w = lay_grad.reshape(-1) @ l_w if need_weights else np.zeros(a_w.shape[1], real)
-        if need_weights and self.encoder_uses_weights:
-            grad_w += enc_grad.sum(0) @ a_w
-        return grad_x, grad_w
+        _, e_in, e_w, _, l_w, value = self._maps[grad.dtype]
+        return backward_loops(grad, tables.planar, tables.enc, tables.mats, self.depths,
+                              self.ops, self.inverses, self.readout_index, value, need_inputs,
+                              need_weights, e_in, e_w, l_w)

@@ -46,24 +46,40 @@ def _sequence(cos: np.ndarray, sin: np.ndarray, kinds: np.ndarray, out: np.ndarr
         out[v, 0, 0], out[v, 0, 1], out[v, 1, 0], out[v, 1, 1] = a00, a01, a10, a11
 
 
+# R_kind(a) = cos(a/2) A + sin(a/2) B entrywise: (A_re, A_im, B_re, B_im) of entries 00, 01,
+# 10, 11 for rx, ry, rz (the branch-free form of ``_rotation`` for the batched columns).
+_COEFFICIENTS = np.array([
+    [[1, 0, 0, 0], [0, 0, 0, -1], [0, 0, 0, -1], [1, 0, 0, 0]],
+    [[1, 0, 0, 0], [0, 0, -1, 0], [0, 0, 1, 0], [1, 0, 0, 0]],
+    [[1, 0, 0, -1], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]]], dtype=np.float64)
+
+
 @numba.njit(cache=True)
-def _columns(cos: np.ndarray, sin: np.ndarray, kinds: np.ndarray, enc: np.ndarray) -> None:
+def _columns(angles: np.ndarray, kinds: np.ndarray, enc: np.ndarray) -> None:
     """Every sample's and qubit's M|0> and its derivatives into ``enc``, for the sequence of
-    ``_sequence`` at angles given by cos, sin (B, n, D)."""
-    batch, n, depth = cos.shape
-    for b in range(batch):
-        for q in range(n):
-            for v in range(depth + 1):
-                c0, c1 = 1 + 0j, 0j
-                for d in range(depth):
-                    if d == v - 1:
-                        f00, f01, f10, f11 = _rotation(kinds[d], -0.5 * sin[b, q, d],
-                                                       0.5 * cos[b, q, d])
-                    else:
-                        f00, f01, f10, f11 = _rotation(kinds[d], cos[b, q, d], sin[b, q, d])
-                    c0, c1 = f00 * c0 + f01 * c1, f10 * c0 + f11 * c1
-                enc[0, q, v, 0, b], enc[1, q, v, 0, b] = c0.real, c0.imag
-                enc[0, q, v, 1, b], enc[1, q, v, 1, b] = c1.real, c1.imag
+    ``_sequence`` at angles (n, D, B): rotation by rotation, SIMD over the samples."""
+    n, depth, batch = angles.shape
+    half = angles * np.float32(0.5)  # float32 angles keep float32 (SIMD) cos and sin
+    cos, sin = np.cos(half), np.sin(half)
+    dcos, dsin = sin * np.float32(-0.5), cos * np.float32(0.5)  # of a + pi, halved
+    coefficients = _COEFFICIENTS.astype(enc.dtype)
+    for q in range(n):
+        for v in range(depth + 1):
+            c0r, c0i, c1r, c1i = enc[0, q, v, 0], enc[1, q, v, 0], enc[0, q, v, 1], enc[1, q, v, 1]
+            c0r[:], c0i[:], c1r[:], c1i[:] = 1, 0, 0, 0
+            for d in range(depth):
+                k = coefficients[kinds[d]]
+                c, s = (dcos[q, d], dsin[q, d]) if d == v - 1 else (cos[q, d], sin[q, d])
+                for b in range(batch):
+                    m00r, m00i = k[0, 0] * c[b] + k[0, 2] * s[b], k[0, 1] * c[b] + k[0, 3] * s[b]
+                    m01r, m01i = k[1, 0] * c[b] + k[1, 2] * s[b], k[1, 1] * c[b] + k[1, 3] * s[b]
+                    m10r, m10i = k[2, 0] * c[b] + k[2, 2] * s[b], k[2, 1] * c[b] + k[2, 3] * s[b]
+                    m11r, m11i = k[3, 0] * c[b] + k[3, 2] * s[b], k[3, 1] * c[b] + k[3, 3] * s[b]
+                    ar, ai, br, bi = c0r[b], c0i[b], c1r[b], c1i[b]
+                    c0r[b] = m00r * ar - m00i * ai + m01r * br - m01i * bi
+                    c0i[b] = m00r * ai + m00i * ar + m01r * bi + m01i * br
+                    c1r[b] = m10r * ar - m10i * ai + m11r * br - m11i * bi
+                    c1i[b] = m10r * ai + m10i * ar + m11r * bi + m11i * br
 
 
 @numba.njit(cache=True)
@@ -135,34 +151,62 @@ def _gate_gradient(state: np.ndarray, cot: np.ndarray, q: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _gather(planar: np.ndarray, perm: np.ndarray, buffer: np.ndarray) -> None:
-    """planar[:, j] <- planar[:, perm[j]] (through ``buffer`` (2**n, B))."""
+def _gather(planar: np.ndarray, perm: np.ndarray, out: np.ndarray) -> None:
+    """out[:, j] <- planar[:, perm[j]] (both (2, 2**n, B))."""
     for part in range(2):
-        rows = planar[part]
+        rows, dest = planar[part], out[part]
         for j in range(rows.shape[0]):
-            src, dst = rows[perm[j]], buffer[j]
+            src, dst = rows[perm[j]], dest[j]
             for b in range(rows.shape[1]):
                 dst[b] = src[b]
-        for j in range(rows.shape[0]):
-            src, dst = buffer[j], rows[j]
-            for b in range(rows.shape[1]):
-                dst[b] = src[b]
+
+
+@numba.njit(cache=True)
+def _affine(x: np.ndarray, w: np.ndarray, const: np.ndarray, a_in: np.ndarray,
+            a_w: np.ndarray) -> np.ndarray:
+    """Angles (B, R) = const + x @ a_in + w @ a_w for x (B, I), w (W,), a_in (I, R) and
+    a_w (W, R)."""
+    base = const.copy()
+    for k in range(a_w.shape[0]):
+        if w[k] != 0:
+            for r in range(base.shape[0]):
+                base[r] += w[k] * a_w[k, r]
+    out = np.empty((x.shape[0], base.shape[0]), dtype=w.dtype)
+    for b in range(x.shape[0]):
+        out[b] = base
+        for i in range(a_in.shape[0]):
+            if x[b, i] != 0:
+                for r in range(base.shape[0]):
+                    out[b, r] += x[b, i] * a_in[i, r]
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def forward_loops(enc_angles: np.ndarray, enc_kinds: np.ndarray, lay_angles: np.ndarray,
-                  lay_kinds: np.ndarray, lay_depths: np.ndarray, ops: np.ndarray,
-                  perms: np.ndarray, index: np.ndarray, value: np.ndarray, enc: np.ndarray,
-                  mats: np.ndarray, planar: np.ndarray, state: np.ndarray,
-                  out: np.ndarray) -> None:
-    """Outputs ``out`` (B, K), the final ``planar`` state and the same as ``state``
-    (B, 2**n) complex; ``enc`` and ``mats`` are filled for the backward.
+def forward_loops(x: np.ndarray, w: np.ndarray, e_const: np.ndarray, e_in: np.ndarray,
+                  e_w: np.ndarray, l_const: np.ndarray, l_w: np.ndarray,
+                  enc_kinds: np.ndarray, lay_kinds: np.ndarray, lay_depths: np.ndarray,
+                  ops: np.ndarray, perms: np.ndarray, index: np.ndarray, value: np.ndarray,
+                  n_outputs: int, mats: np.ndarray, state: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outputs (B, K), the encoding's columns ``enc`` and the final ``planar`` state for
+    inputs x (B, I) and weights w (W,), whose angles are the affine maps (const, a_in,
+    a_w) ``e_*`` (encoding, (qubit, depth) order) and ``l_*`` (layer instances, (T, n,
+    Dmax) order); ``mats`` (complex) is filled for the backward, and ``state`` (B, 2**n)
+    with the final state unless it is empty.
 
     ops (S, 2): (LAYER, t) applies layer instance t, (PERMUTE, p) gathers by perms[p].
     The readout: basis state i adds value[i, j] x its probability to output index[i, j].
     """
-    n, size, batch = enc.shape[1], planar.shape[1], planar.shape[2]
-    _columns(np.cos(enc_angles / 2), np.sin(enc_angles / 2), enc_kinds, enc)
+    batch, n, depth_e = x.shape[0], mats.shape[1], enc_kinds.shape[0]
+    size = 1 << n
+    enc_angles = _affine(x, w, e_const, e_in, e_w).reshape(batch, n, depth_e)
+    lay_angles = _affine(np.zeros((1, 0), w.dtype), w, l_const,
+                         np.zeros((0, l_const.shape[0]), w.dtype), l_w).reshape(
+        mats.shape[0], n, lay_kinds.shape[1])
+    enc = np.empty((2, n, 1 + depth_e, 2, batch), dtype=w.dtype)
+    planar = np.empty((2, size, batch), dtype=w.dtype)
+    out = np.empty((batch, n_outputs), dtype=w.dtype)
+    _columns(np.ascontiguousarray(enc_angles.transpose(1, 2, 0)), enc_kinds, enc)
     _product_state(enc, planar)
     cos, sin = np.cos(lay_angles / 2), np.sin(lay_angles / 2)
     for t in range(lay_angles.shape[0]):
@@ -170,15 +214,16 @@ def forward_loops(enc_angles: np.ndarray, enc_kinds: np.ndarray, lay_angles: np.
         for q in range(n):
             _sequence(cos[t, q, :depth], sin[t, q, :depth], lay_kinds[t, :depth],
                       mats[t, q, :depth + 1])
-    buffer = np.empty((size, batch), dtype=planar.dtype)
+    spare = np.empty_like(planar)
     for s in range(ops.shape[0]):
         if ops[s, 0] == LAYER:
             for q in range(n):
                 _apply(planar, mats[ops[s, 1], q, 0], q, False)
         else:
-            _gather(planar, perms[ops[s, 1]], buffer)
+            _gather(planar, perms[ops[s, 1]], spare)
+            planar, spare = spare, planar
     totals = np.zeros((out.shape[1], batch), dtype=planar.dtype)
-    probs = buffer[0]
+    probs = np.empty(batch, dtype=planar.dtype)
     for i in range(size):
         re, im = planar[0, i], planar[1, i]
         for b in range(batch):
@@ -188,11 +233,13 @@ def forward_loops(enc_angles: np.ndarray, enc_kinds: np.ndarray, lay_angles: np.
             if weight != 0:
                 for b in range(batch):
                     row[b] += weight * probs[b]
-        for b in range(batch):
-            state[b, i] = re[b] + 1j * im[b]
+        if state.shape[0]:
+            for b in range(batch):
+                state[b, i] = re[b] + 1j * im[b]
     for b in range(batch):
         for k in range(out.shape[1]):
             out[b, k] = totals[k, b]
+    return out, enc, planar
 
 
 @numba.njit(cache=True)
@@ -248,16 +295,20 @@ def _encoder_gradient(cot: np.ndarray, enc: np.ndarray, enc_grad: np.ndarray) ->
 @numba.njit(cache=True, nogil=True)
 def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: np.ndarray,
                    lay_depths: np.ndarray, ops: np.ndarray, inverses: np.ndarray,
-                   index: np.ndarray, value: np.ndarray, need_layers: bool,
-                   enc_grad: np.ndarray, lay_grad: np.ndarray) -> None:
-    """Gradients for the output gradient ``grad`` (K, B): ``enc_grad`` (n, De, B) with
-    respect to the encoding angles, ``lay_grad`` (T, n, Dmax) to the layers' angles (if
-    ``need_layers``), from ``forward_loops``' final planar state, ``enc`` and ``mats``."""
+                   index: np.ndarray, value: np.ndarray, need_inputs: bool,
+                   need_weights: bool, e_in: np.ndarray, e_w: np.ndarray, l_w: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients (B, I) and (W,) with respect to inputs and weights (zeros where not
+    needed) for the output gradient ``grad`` (B, K), from ``forward_loops``' final planar
+    state, ``enc`` and ``mats``, with its affine maps ``e_in``, ``e_w`` and ``l_w``."""
     size, batch, n = final.shape[1], final.shape[2], enc.shape[1]
-    state = final.copy()
+    grad = np.ascontiguousarray(grad.T)  # (K, B)
+    enc_grad = np.empty((n, enc.shape[2] - 1, batch), dtype=final.dtype)
+    lay_grad = np.zeros(mats.shape[:2] + (mats.shape[2] - 1,), dtype=final.dtype)
+    state = final.copy() if need_weights else final  # only swept back for the weights
     cot = np.empty_like(final)
-    buffer = np.empty((size, batch), dtype=final.dtype)
-    weights = buffer[0]
+    spare, cot_spare = np.empty_like(final), np.empty_like(final)
+    weights = np.empty(batch, dtype=final.dtype)
     for i in range(size):  # dL = Re <cot, d state>
         weights[:] = 0
         for j in range(index.shape[1]):
@@ -268,17 +319,18 @@ def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: n
         for b in range(batch):
             cot[0, i, b] = (weights[b] + weights[b]) * state[0, i, b]
             cot[1, i, b] = (weights[b] + weights[b]) * state[1, i, b]
-    lay_grad[:] = 0
     for s in range(ops.shape[0] - 1, -1, -1):
         if ops[s, 0] == PERMUTE:
-            if need_layers:
-                _gather(state, inverses[ops[s, 1]], buffer)
-            _gather(cot, inverses[ops[s, 1]], buffer)
+            if need_weights:
+                _gather(state, inverses[ops[s, 1]], spare)
+                state, spare = spare, state
+            _gather(cot, inverses[ops[s, 1]], cot_spare)
+            cot, cot_spare = cot_spare, cot
             continue
         t = ops[s, 1]
         for q in range(n - 1, -1, -1):
             m = mats[t, q]
-            if need_layers:
+            if need_weights:
                 _apply(state, m[0], q, True)
                 g = _gate_gradient(state, cot, q)
                 for d in range(lay_depths[t]):
@@ -287,3 +339,21 @@ def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: n
                                          + dm[1, 0] * g[1, 0] + dm[1, 1] * g[1, 1]).real
             _apply(cot, m[0], q, True)
     _encoder_gradient(cot, enc, enc_grad)
+    rows = enc_grad.reshape(-1, batch)  # (n * De, B)
+    grad_x = np.zeros((batch, e_in.shape[0]), dtype=final.dtype)
+    grad_w = np.zeros(l_w.shape[0], dtype=final.dtype)
+    for r in range(rows.shape[0]):
+        for i in range(e_in.shape[0]):
+            if need_inputs and e_in[i, r] != 0:
+                for b in range(batch):
+                    grad_x[b, i] += rows[r, b] * e_in[i, r]
+        if need_weights:
+            total = rows[r].sum()
+            for k in range(e_w.shape[0]):
+                grad_w[k] += total * e_w[k, r]
+    if need_weights:
+        flat = lay_grad.reshape(-1)
+        for k in range(l_w.shape[0]):
+            for r in range(flat.shape[0]):
+                grad_w[k] += flat[r] * l_w[k, r]
+    return grad_x, grad_w
