@@ -77,9 +77,9 @@ def tasks(minutes: float, trials: int | None) -> dict[str, Task]:
             "data": {"name": "digits"},
             "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2, "measurement": "zz"},
             "model": {"kind": "hybrid", "front": "linear"},
-            "train": {"epochs": 20, "batch_size": 32}},
+            "train": {"epochs": 30, "batch_size": 32}},
             {"train.lr": {"log_range": [0.005, 0.06]}, "model.front": ["linear", "cnn"],
-             "circuit.measurement": ["z", "zz"], "circuit.layers": {"range": [1, 3]}}, 24, 6)),
+             "circuit.measurement": ["z", "zz"], "circuit.layers": {"range": [1, 3]}}, 24, None)),
         Task("mnist01", "MNIST 0 vs 1, quantum only (fixed PCA, angle encoding, <Z> readout)",
              0.995, True, spec("mnist01", {
                  "data": {**mnist, "classes": [0, 1]},
