@@ -11,7 +11,7 @@ best configuration of each is retrained on seeds 1, 2, 3 and measured on the tes
 
 Goals (test accuracy, mean over the seeds):
   digits8  digits, 10 classes, an 8-qubit hybrid                           >= 96%
-  mnist01  MNIST 0 vs 1, quantum only (no trainable classical layer)       >= 99.5% every seed
+  mnist01  MNIST 0 vs 1, quantum only (fixed PCA, no trainable classical layer) >= 99.5% every seed
   mnist35  MNIST 3 vs 5, dressed quantum circuit (linear -> 10 qubits -> linear)  >= 97.0%
   mnist10  MNIST 10 classes, a hybrid                                      >= 98.8%
 and each hybrid within 0.5 points of its twin (the table says by how much otherwise).
@@ -68,7 +68,7 @@ def tasks(minutes: float, trials: int | None) -> dict[str, Task]:
     mnist = {"name": "mnist", "root": mnist_root()}
     common = {"search": "bayes", "minutes": minutes, "seeds": [1, 2, 3], "baseline": "logistic"}
 
-    def spec(name: str, base: dict, space: dict, n: int, grace: int) -> dict[str, Any]:
+    def spec(name: str, base: dict, space: dict, n: int, grace: int | None) -> dict[str, Any]:
         return {"name": name, "base": base, "space": space, "trials": trials or n,
                 "early_stopping": {"grace_epochs": grace, "reduction_factor": 3}, **common}
 
@@ -77,18 +77,19 @@ def tasks(minutes: float, trials: int | None) -> dict[str, Task]:
             "data": {"name": "digits"},
             "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2, "measurement": "zz"},
             "model": {"kind": "hybrid", "front": "linear"},
-            "train": {"epochs": 20, "batch_size": 32}},
+            "train": {"epochs": 30, "batch_size": 32}},
             {"train.lr": {"log_range": [0.005, 0.06]}, "model.front": ["linear", "cnn"],
-             "circuit.measurement": ["z", "zz"], "circuit.layers": {"range": [1, 3]}}, 24, 6)),
-        Task("mnist01", "MNIST 0 vs 1, quantum only, amplitude, 8 qubits", 0.995, True,
-             spec("mnist01", {
+             "circuit.measurement": ["z", "zz"], "circuit.layers": {"range": [1, 3]}}, 24, None)),
+        Task("mnist01", "MNIST 0 vs 1, quantum only (fixed PCA, angle encoding, <Z> readout)",
+             0.995, True, spec("mnist01", {
                  "data": {**mnist, "classes": [0, 1]},
-                 "circuit": {"n_qubits": 8, "encoding": "amplitude", "layers": 3,
-                             "ansatz": "strongly_entangling", "measurement": "probs"},
-                 "model": {"kind": "quantum", "front": "none"},
-                 "train": {"epochs": 5, "batch_size": 32, "lr": 0.05}},
-                 {"train.lr": {"log_range": [0.01, 0.1]}, "circuit.layers": {"range": [2, 4]}},
-                 10, 2)),
+                 "circuit": {"n_qubits": 8, "encoding": "angle", "layers": 2,
+                             "measurement": "z"},
+                 "model": {"kind": "quantum", "front": "pca"},
+                 "train": {"epochs": 10, "batch_size": 32, "lr": 0.05}},
+                 {"train.lr": {"log_range": [0.01, 0.1]}, "circuit.layers": {"range": [1, 4]},
+                  "circuit.n_qubits": [4, 6, 8], "train.restore_best": [False, True]},
+                 12, None)),
         Task("mnist35", "MNIST 3 vs 5, dressed quantum circuit, 10 qubits", 0.97, False,
              spec("mnist35", {
                  "data": {**mnist, "classes": [3, 5]},
