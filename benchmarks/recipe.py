@@ -29,11 +29,10 @@ from hqnn_core.learning.training import fit
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "linear8-z": {"circuit": {"n_qubits": 8, "measurement": "z"}, "model": {"hidden": 0}},
-    "cnn6-zz": {"circuit": {"n_qubits": 6, "measurement": "zz"}, "model": {"front": "cnn",
-                                                                          "hidden": 0}},
+    "cnn6-zz": {"circuit": {"n_qubits": 6, "measurement": "zz"}, "model": {"front": "cnn"}},
+    "linear10-zz": {"circuit": {"n_qubits": 10, "measurement": "zz"}},
+    "linear4-probs": {"circuit": {"n_qubits": 4, "measurement": "probs"}},
     "pca10-z": {"circuit": {"n_qubits": 10, "measurement": "z"}, "model": {"front": "pca"}},
-    "linear4-probs": {"circuit": {"n_qubits": 4, "measurement": "probs"},
-                      "model": {"hidden": 0}},
     "quantum6-probs": {"circuit": {"n_qubits": 6, "measurement": "probs"},
                        "model": {"kind": "quantum", "front": "pca"}},
 }
