@@ -19,6 +19,7 @@ from hqnn_core.config import ANSATZE, ENCODINGS, ENTANGLEMENTS, MEASUREMENTS
 from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import compile_circuit
 from hqnn_core.simulator.engine import StatevectorProgram
+from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
 
 RNG = np.random.default_rng(7)
 ONE_QUBIT = {"rx": RXGate, "ry": RYGate, "rz": RZGate, "p": PhaseGate}
@@ -261,12 +262,15 @@ def test_fused_path_covers_product_encodings_and_declines_the_rest() -> None:
 
 
 def test_fused_path_hands_large_batches_to_torch() -> None:
-    """Beyond MAX_BATCH / MAX_WORK the torch engine is faster, and the layer uses it."""
+    """Beyond its limits the torch engine is faster, and the layer uses it."""
     layer = QuantumLayer(CircuitConfig(n_qubits=10, layers=2))
     assert layer._fused is not None
     assert layer._fused.applies_to(torch.zeros(32, 10))
     assert not layer._fused.applies_to(torch.zeros(4096, 10))
-    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))
+    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))  # the kernel: up to where the
+    assert small._fused.applies_to(torch.zeros(8192, 4))  # engine would take threads
+    assert not small._fused.applies_to(torch.zeros(PARALLEL_AMPLITUDES // 16, 4))
+    small._fused.kernel = None  # the NumPy path's limits
     assert small._fused.applies_to(torch.zeros(1024, 4))
     assert not small._fused.applies_to(torch.zeros(2048, 4))
     reuploading = QuantumLayer(CircuitConfig(n_qubits=4, reupload=True))

@@ -94,7 +94,7 @@ def test_kernel_is_used_only_where_it_applies() -> None:
         assert QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused.kernel is not None
 
 
-@pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20)])
+@pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500)])
 def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> None:
     layer = _layer(dict(n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
                         entanglement="circular", measurement="z"))

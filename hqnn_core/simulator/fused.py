@@ -46,15 +46,19 @@ from hqnn_core.simulator.expressions import ParsedAngles
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
+from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
 
 MAX_QUBITS = 12
 # Circuits without re-uploading layers run through the compiled loops of ``kernel`` (SIMD
 # over the batch): faster than the NumPy path's BLAS blocks at every size and batch it was
 # measured at, 2-12 qubits x batch 1-1024 (benchmarks/bench_kernel.py: 1.4-4x, parity at
 # 12 qubits x batch 1). The NumPy path remains for re-uploading layers.
-# Beyond these the torch engine (threads, autograd) is faster. Measured on 2 cores: the
-# fused path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers
-# of about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
+# The kernel beats the torch engine at every batch where the engine runs on one thread
+# (batch x 2**n < threads.PARALLEL_AMPLITUDES; 1.9-7x at 4-12 qubits, batch 128-8192, one
+# thread each), so kernel circuits take the fused path up to there. Without the kernel
+# (re-uploading), beyond these the torch engine is faster. Measured on 2 cores: the NumPy
+# path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers of
+# about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
 MAX_BATCH = 1024
 MAX_WORK = 2**19
 # Re-uploading layers build every sample's block derivatives: the fused path wins at batch
@@ -259,8 +263,11 @@ class FusedPath:
         """The fused path runs on the CPU for batches small enough that it is the faster
         path."""
         batch = inputs.shape[0]
-        return (inputs.device.type == "cpu" and batch <= self.max_batch
-                and batch * self.work_per_sample <= MAX_WORK)
+        if inputs.device.type != "cpu":
+            return False
+        if self.kernel is not None:
+            return batch * 2**self.n < PARALLEL_AMPLITUDES
+        return batch <= self.max_batch and batch * self.work_per_sample <= MAX_WORK
 
     def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = False,
                 with_state: bool = True) -> tuple[np.ndarray, np.ndarray | None, Tables]:
