@@ -5,7 +5,8 @@
 For each size: one QuantumLayer (RY encoding, 2 hardware-efficient layers, CNOT ring, <Z>),
 forward + backward of a batch, timed in CPU time of this thread, the three paths taking turns
 (five rounds, medians). The fused path sends every circuit without re-uploading layers
-to the kernel; here the NumPy path runs too (``path.kernel = None``), to show the margin.
+to the kernel; here the NumPy path runs too (``path.kernel = None``), to show the margin
+(where its limits send a batch to the engine, e.g. 12 qubits x 256, that column is the engine).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
 MAX_QUBITS = 12
 # Circuits without re-uploading layers run through the compiled loops of ``kernel`` (SIMD
 # over the batch): faster than the NumPy path's BLAS blocks at every size and batch it was
-# measured at, 2-12 qubits x batch 1-1024 (benchmarks/bench_kernel.py: 1.4-4x, parity at
+# measured at, 2-12 qubits x batch 1-256 (benchmarks/bench_kernel.py: 1.7-3.8x, parity at
 # 12 qubits x batch 1). The NumPy path remains for re-uploading layers.
 # The kernel beats the torch engine at every batch where the engine runs on one thread
 # (batch x 2**n < threads.PARALLEL_AMPLITUDES; 1.9-7x at 4-12 qubits, batch 128-8192, one
