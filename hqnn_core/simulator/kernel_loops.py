@@ -28,19 +28,19 @@ def _rotation(kind: int, c: float, s: float) -> tuple[complex, complex, complex,
 
 
 @numba.njit(cache=True)
-def _sequence(cos: np.ndarray, sin: np.ndarray, kinds: np.ndarray, out: np.ndarray) -> None:
-    """The sequence matrix M of rotations ``kinds`` at angles a (D,), given cos(a / 2) and
-    sin(a / 2), and its derivatives: out (1 + D, 2, 2), variant 0 is M, variant 1 + d is
-    dM/da_d = ... R_d(a_d + pi) / 2 ... (cos and sin of the shifted half angle are -sin and
-    cos of the half angle)."""
-    depth = cos.shape[0]
+def _sequence(angles: np.ndarray, kinds: np.ndarray, out: np.ndarray) -> None:
+    """The sequence matrix M of rotations ``kinds`` at angles a (D,) and its derivatives:
+    out (1 + D, 2, 2), variant 0 is M, variant 1 + d is dM/da_d = ... R_d(a_d + pi) / 2 ...
+    (cos and sin of the shifted half angle are -sin and cos of the half angle)."""
+    depth = angles.shape[0]
     for v in range(depth + 1):
         a00, a01, a10, a11 = 1 + 0j, 0j, 0j, 1 + 0j
         for d in range(depth):
+            c, s = np.cos(0.5 * angles[d]), np.sin(0.5 * angles[d])
             if d == v - 1:
-                f00, f01, f10, f11 = _rotation(kinds[d], -0.5 * sin[d], 0.5 * cos[d])
+                f00, f01, f10, f11 = _rotation(kinds[d], -0.5 * s, 0.5 * c)
             else:
-                f00, f01, f10, f11 = _rotation(kinds[d], cos[d], sin[d])
+                f00, f01, f10, f11 = _rotation(kinds[d], c, s)
             a00, a01, a10, a11 = (f00 * a00 + f01 * a10, f00 * a01 + f01 * a11,
                                   f10 * a00 + f11 * a10, f10 * a01 + f11 * a11)
         out[v, 0, 0], out[v, 0, 1], out[v, 1, 0], out[v, 1, 1] = a00, a01, a10, a11
@@ -57,16 +57,27 @@ _COEFFICIENTS = np.array([
 @numba.njit(cache=True)
 def _columns(angles: np.ndarray, kinds: np.ndarray, enc: np.ndarray) -> None:
     """Every sample's and qubit's M|0> and its derivatives into ``enc``, for the sequence of
-    ``_sequence`` at angles (n, D, B): rotation by rotation, SIMD over the samples."""
-    n, depth, batch = angles.shape
-    half = angles * np.float32(0.5)  # float32 angles keep float32 (SIMD) cos and sin
-    cos, sin = np.cos(half), np.sin(half)
-    dcos, dsin = sin * np.float32(-0.5), cos * np.float32(0.5)  # of a + pi, halved
-    coefficients = _COEFFICIENTS.astype(enc.dtype)
+    ``_sequence`` at angles (B, n, D): rotation by rotation, SIMD over the samples."""
+    batch, n, depth = angles.shape
+    cos, sin = np.empty((n, depth, batch), enc.dtype), np.empty((n, depth, batch), enc.dtype)
+    dcos, dsin = np.empty_like(cos), np.empty_like(cos)  # of a + pi, halved
+    for q in range(n):
+        for d in range(depth):
+            for b in range(batch):
+                half = angles[b, q, d] * np.float32(0.5)  # float32 stays float32
+                cos[q, d, b], sin[q, d, b] = np.cos(half), np.sin(half)
+                dcos[q, d, b] = sin[q, d, b] * np.float32(-0.5)
+                dsin[q, d, b] = cos[q, d, b] * np.float32(0.5)
+    coefficients = np.empty(_COEFFICIENTS.shape, enc.dtype)
+    for i in range(coefficients.size):
+        coefficients.reshape(-1)[i] = _COEFFICIENTS.reshape(-1)[i]
     for q in range(n):
         for v in range(depth + 1):
             c0r, c0i, c1r, c1i = enc[0, q, v, 0], enc[1, q, v, 0], enc[0, q, v, 1], enc[1, q, v, 1]
-            c0r[:], c0i[:], c1r[:], c1i[:] = 1, 0, 0, 0
+            c0r.fill(1)
+            c0i.fill(0)
+            c1r.fill(0)
+            c1i.fill(0)
             for d in range(depth):
                 k = coefficients[kinds[d]]
                 c, s = (dcos[q, d], dsin[q, d]) if d == v - 1 else (cos[q, d], sin[q, d])
@@ -86,7 +97,8 @@ def _columns(angles: np.ndarray, kinds: np.ndarray, enc: np.ndarray) -> None:
 def _product_state(enc: np.ndarray, planar: np.ndarray) -> None:
     """planar <- the product of every qubit's column (variant 0 of ``enc``)."""
     re, im = planar[0], planar[1]
-    re[0, :], im[0, :] = 1, 0
+    re[0].fill(1)
+    im[0].fill(0)
     for q in range(enc.shape[1]):
         h = 1 << q
         e0r, e0i, e1r, e1i = enc[0, q, 0, 0], enc[1, q, 0, 0], enc[0, q, 0, 1], enc[1, q, 0, 1]
@@ -173,7 +185,8 @@ def _affine(x: np.ndarray, w: np.ndarray, const: np.ndarray, a_in: np.ndarray,
                 base[r] += w[k] * a_w[k, r]
     out = np.empty((x.shape[0], base.shape[0]), dtype=w.dtype)
     for b in range(x.shape[0]):
-        out[b] = base
+        for r in range(base.shape[0]):
+            out[b, r] = base[r]
         for i in range(a_in.shape[0]):
             if x[b, i] != 0:
                 for r in range(base.shape[0]):
@@ -206,13 +219,12 @@ def forward_loops(x: np.ndarray, w: np.ndarray, e_const: np.ndarray, e_in: np.nd
     enc = np.empty((2, n, 1 + depth_e, 2, batch), dtype=w.dtype)
     planar = np.empty((2, size, batch), dtype=w.dtype)
     out = np.empty((batch, n_outputs), dtype=w.dtype)
-    _columns(np.ascontiguousarray(enc_angles.transpose(1, 2, 0)), enc_kinds, enc)
+    _columns(enc_angles, enc_kinds, enc)
     _product_state(enc, planar)
-    cos, sin = np.cos(lay_angles / 2), np.sin(lay_angles / 2)
     for t in range(lay_angles.shape[0]):
         depth = lay_depths[t]
         for q in range(n):
-            _sequence(cos[t, q, :depth], sin[t, q, :depth], lay_kinds[t, :depth],
+            _sequence(lay_angles[t, q, :depth], lay_kinds[t, :depth],
                       mats[t, q, :depth + 1])
     spare = np.empty_like(planar)
     for s in range(ops.shape[0]):
@@ -248,26 +260,30 @@ def _encoder_gradient(cot: np.ndarray, enc: np.ndarray, enc_grad: np.ndarray) ->
 
     With h = conj(cot), T_m (h with qubits m..n-1 contracted with their columns, 2**m
     entries) and P_q (the product state of qubits 0..q-1), qubit q's environment is
-    env[bit] = sum_j P_q[j] T_{q+1}[j + bit 2**q]. T_m sits at rows 2**m..2**(m+1)-1."""
+    env[bit] = sum_j P_q[j] T_{q+1}[j + bit 2**q]. T_m sits at rows 2**m..2**(m+1)-1.
+    (Loops and ``fill`` rather than slice assignments, which cost seconds to compile.)"""
     n, batch = enc.shape[1], cot.shape[2]
     size = 1 << n
     tr, ti = np.empty((2 * size, batch), cot.dtype), np.empty((2 * size, batch), cot.dtype)
-    tr[size:], ti[size:] = cot[0], -cot[1]
+    for i in range(size):
+        for b in range(batch):
+            tr[size + i, b], ti[size + i, b] = cot[0, i, b], -cot[1, i, b]
     for q in range(n - 1, 0, -1):  # T_q from T_{q+1}, contracting qubit q
         h = 1 << q
         e0r, e0i, e1r, e1i = enc[0, q, 0, 0], enc[1, q, 0, 0], enc[0, q, 0, 1], enc[1, q, 0, 1]
         for j in range(h):
-            xr, xi, yr, yi, zr, zi = tr[2 * h + j], ti[2 * h + j], tr[3 * h + j], ti[3 * h + j], \
-                tr[h + j], ti[h + j]
+            xr, xi, yr, yi = tr[2 * h + j], ti[2 * h + j], tr[3 * h + j], ti[3 * h + j]
+            zr, zi = tr[h + j], ti[h + j]
             for b in range(batch):
                 zr[b] = xr[b] * e0r[b] - xi[b] * e0i[b] + yr[b] * e1r[b] - yi[b] * e1i[b]
                 zi[b] = xr[b] * e0i[b] + xi[b] * e0r[b] + yr[b] * e1i[b] + yi[b] * e1r[b]
     pr, pi = np.empty((size, batch), cot.dtype), np.empty((size, batch), cot.dtype)
-    pr[0], pi[0] = 1, 0
+    pr[0].fill(1)
+    pi[0].fill(0)
     env = np.empty((4, batch), cot.dtype)
     for q in range(n):
         h = 1 << q
-        env[:] = 0
+        env.fill(0)
         e0r, e0i, e1r, e1i = env[0], env[1], env[2], env[3]
         for j in range(h):
             ar, ai = pr[j], pi[j]
@@ -302,7 +318,10 @@ def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: n
     needed) for the output gradient ``grad`` (B, K), from ``forward_loops``' final planar
     state, ``enc`` and ``mats``, with its affine maps ``e_in``, ``e_w`` and ``l_w``."""
     size, batch, n = final.shape[1], final.shape[2], enc.shape[1]
-    grad = np.ascontiguousarray(grad.T)  # (K, B)
+    grad_t = np.empty((grad.shape[1], batch), dtype=final.dtype)  # (K, B)
+    for b in range(batch):
+        for k in range(grad.shape[1]):
+            grad_t[k, b] = grad[b, k]
     enc_grad = np.empty((n, enc.shape[2] - 1, batch), dtype=final.dtype)
     lay_grad = np.zeros(mats.shape[:2] + (mats.shape[2] - 1,), dtype=final.dtype)
     state = final.copy() if need_weights else final  # only swept back for the weights
@@ -310,9 +329,9 @@ def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: n
     spare, cot_spare = np.empty_like(final), np.empty_like(final)
     weights = np.empty(batch, dtype=final.dtype)
     for i in range(size):  # dL = Re <cot, d state>
-        weights[:] = 0
+        weights.fill(0)
         for j in range(index.shape[1]):
-            v, row = value[i, j], grad[index[i, j]]
+            v, row = value[i, j], grad_t[index[i, j]]
             if v != 0:
                 for b in range(batch):
                     weights[b] += v * row[b]
@@ -348,7 +367,9 @@ def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: n
                 for b in range(batch):
                     grad_x[b, i] += rows[r, b] * e_in[i, r]
         if need_weights:
-            total = rows[r].sum()
+            total = 0.0
+            for b in range(batch):
+                total += rows[r, b]
             for k in range(e_w.shape[0]):
                 grad_w[k] += total * e_w[k, r]
     if need_weights:
