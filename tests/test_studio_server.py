@@ -8,6 +8,7 @@ a script run) and torch's lazy import of ``torch._dynamo`` in each worker's firs
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -37,3 +38,26 @@ def test_the_warm_up_imports_what_a_first_optimizer_needs_in_the_background() ->
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.strip()) < 5  # the optimizer found its imports made
+
+
+def test_the_kernel_warm_up_leaves_machine_code_a_later_process_loads(tmp_path) -> None:
+    from hqnn_core.studio import warmup
+
+    cache = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    assert warmup.compile_kernel(cache)
+    assert list((tmp_path / "numba").rglob("*.nbc"))  # compiled functions on disk
+    script = (
+        "import torch\n"
+        "from hqnn_core import CircuitConfig, QuantumLayer\n"
+        "from hqnn_core.simulator import kernel_loops\n"
+        "layer = QuantumLayer(CircuitConfig(n_qubits=8, layers=2))\n"
+        "assert layer._fused is not None and layer._fused.kernel is not None\n"
+        "layer(torch.rand(32, layer.n_features, requires_grad=True)).sum().backward()\n"
+        "stats = [kernel_loops.forward_loops.stats, kernel_loops.backward_loops.stats]\n"
+        "print(sum(sum(s.cache_hits.values()) for s in stats),"
+        " sum(sum(s.cache_misses.values()) for s in stats))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, **cache})
+    assert out.returncode == 0, out.stderr
+    hits, misses = map(int, out.stdout.split())
+    assert hits >= 2 and misses == 0  # loaded from the cache, nothing compiled again
