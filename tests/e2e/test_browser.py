@@ -189,8 +189,8 @@ def test_a_run_with_its_twin_shows_both_learning_maps_side_by_side(page,
     expect(quantum).to_have_count(1)
     expect(twin).to_have_count(1)
     expect(page.get_by_text("trains after the quantum model")).to_have_count(0)
-    left, right = quantum.bounding_box(), twin.bounding_box()
-    assert abs(left["y"] - right["y"]) < 5 and right["x"] > left["x"] + left["width"] / 2
+    boxes = _side_by_side(page, quantum, twin)
+    assert boxes is None, f"the maps are not side by side: {boxes}"
     assert page.locator(EXCEPTION).count() == 0
     screenshot(page, "train")
     scroll_to_top(page.get_by_text("What the model learns"))
@@ -201,6 +201,17 @@ def test_a_run_with_its_twin_shows_both_learning_maps_side_by_side(page,
     expect(page.get_by_text("No runs yet")).to_have_count(0)
     assert page.locator(EXCEPTION).count() == 0
     screenshot(page, "experiments")
+
+
+def _side_by_side(page, left, right, tries: int = 20) -> tuple | None:
+    """None once ``right`` sits beside ``left`` at the same height (the layout can still be
+    settling right after the page's last script run); else the two last bounding boxes."""
+    for _ in range(tries):
+        a, b = left.bounding_box(), right.bounding_box()
+        if abs(a["y"] - b["y"]) < 5 and b["x"] > a["x"] + a["width"] / 2:
+            return None
+        page.wait_for_timeout(500)
+    return a, b
 
 
 def test_circuit_diagnostics_and_a_wide_circuit_step_by_step(page, studio_url: str) -> None:
