@@ -14,6 +14,7 @@ from hqnn_core.data.images import read_image
 from hqnn_core.errors import HqnnError
 from hqnn_core.learning.inference import Classification
 from hqnn_core.learning.runs import LoadedRun, RunStore, load_run
+from hqnn_core.studio import warmup
 from hqnn_core.viz.figures import class_probability_figure
 from hqnn_ui import state
 from hqnn_ui.runs import DEMO_MODELS, demo_model_dir
@@ -69,6 +70,7 @@ def model_picker() -> str | None:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _cached_run(path: str, stamp: float) -> LoadedRun:
+    warmup.wait_for_kernel()  # the first answer then loads compiled code, not compiles it
     return load_run(path)
 
 

@@ -61,3 +61,16 @@ def test_the_kernel_warm_up_leaves_machine_code_a_later_process_loads(tmp_path) 
     assert out.returncode == 0, out.stderr
     hits, misses = map(int, out.stdout.split())
     assert hits >= 2 and misses == 0  # loaded from the cache, nothing compiled again
+
+
+def test_studio_jobs_wait_for_a_pending_kernel_warm_up_and_only_for_it() -> None:
+    script = (
+        "from hqnn_core.studio import warmup\n"
+        "assert warmup.wait_for_kernel(0.01)  # no warm-up started: nothing to wait for\n"
+        "warmup.start()\n"
+        "assert not warmup._kernel_done.is_set()  # the child is still compiling\n"
+        "assert warmup.wait_for_kernel(600)\n"
+        "assert warmup._kernel_done.is_set()\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr

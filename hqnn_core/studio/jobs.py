@@ -26,6 +26,7 @@ import torch
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.studio import warmup
 from hqnn_core.studio.background import BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ class TrainingJob(BackgroundJob):
         from hqnn_core.learning.training import fit
 
         data = load_dataset(self.cfg.data)
+        warmup.wait_for_kernel()  # a fresh install's kernel: load it compiled, not compile it
         plan = [(QUANTUM, self.cfg)]
         if self.twin:
             plan.append((TWIN, twin_config(self.cfg)))

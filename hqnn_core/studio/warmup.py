@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 _started = threading.Event()
 _done = threading.Event()
+_kernel_done = threading.Event()
+KERNEL_WAIT_S = 120.0
 
 
 # A first forward and backward of a float32 fused circuit: what the studio's training needs.
@@ -62,7 +64,20 @@ def _imports() -> None:
         log.exception("warm-up import failed")
     finally:
         _done.set()
-    compile_kernel()
+    try:
+        compile_kernel()
+    finally:
+        _kernel_done.set()
+
+
+def wait_for_kernel(timeout: float = KERNEL_WAIT_S) -> bool:
+    """Before a studio job's first circuit: wait (at most ``timeout`` s) while the warm-up's
+    child process is still compiling the kernel, so the job loads it from the disk cache
+    instead of compiling it a second time with the interpreter held. True when no warm-up
+    is pending any more (none was started, or it has finished)."""
+    if not _started.is_set():
+        return True
+    return _kernel_done.wait(timeout)
 
 
 def start() -> threading.Event:

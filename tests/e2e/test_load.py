@@ -91,8 +91,10 @@ def test_eight_sessions_classify_and_train_at_once(browser, fresh_studio, digits
 
     folders = []
     for seed, page in enumerate(pages):
+        # its own run, nobody else's; the results may still be drawing right after "completed"
+        expect(page.get_by_text(re.compile("^Run folder:"))).to_have_count(1)
         captions = page.get_by_text(re.compile("^Run folder:")).all_inner_texts()
-        assert len(captions) == 1, captions  # its own run, nobody else's
+        assert len(captions) == 1, captions
         folder = Path(captions[0].split("Run folder:", 1)[1].strip().strip("`"))
         assert json.loads((folder / "config.json").read_text())["train"]["seed"] == seed
         assert (folder / "metrics.json").exists()
