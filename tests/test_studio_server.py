@@ -17,6 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _python(script: str, env: dict[str, str] | None = None) -> str:
+    """Run ``script`` in a fresh interpreter from the repository; its stdout (must succeed)."""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900, env={**os.environ, **(env or {})})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 def test_the_studio_turns_off_the_full_collection_after_every_script_run() -> None:
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
@@ -34,10 +42,7 @@ def test_the_warm_up_imports_what_a_first_optimizer_needs_in_the_background() ->
         "before = set(sys.modules)\n"
         "torch.optim.Adam([torch.zeros(1, requires_grad=True)])\n"
         "print(len(set(sys.modules) - before))\n")
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    assert int(out.stdout.strip()) < 5  # the optimizer found its imports made
+    assert int(_python(script).strip()) < 5  # the optimizer found its imports made
 
 
 def test_the_kernel_warm_up_leaves_machine_code_a_later_process_loads(tmp_path) -> None:
@@ -56,10 +61,7 @@ def test_the_kernel_warm_up_leaves_machine_code_a_later_process_loads(tmp_path) 
         "stats = [kernel_loops.forward_loops.stats, kernel_loops.backward_loops.stats]\n"
         "print(sum(sum(s.cache_hits.values()) for s in stats),"
         " sum(sum(s.cache_misses.values()) for s in stats))\n")
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600, env={**os.environ, **cache})
-    assert out.returncode == 0, out.stderr
-    hits, misses = map(int, out.stdout.split())
+    hits, misses = map(int, _python(script, cache).split())
     assert hits >= 2 and misses == 0  # loaded from the cache, nothing compiled again
 
 
@@ -71,6 +73,4 @@ def test_studio_jobs_wait_for_a_pending_kernel_warm_up_and_only_for_it() -> None
         "assert not warmup._kernel_done.is_set()  # the child is still compiling\n"
         "assert warmup.wait_for_kernel(600)\n"
         "assert warmup._kernel_done.is_set()\n")
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                         text=True, timeout=900)
-    assert out.returncode == 0, out.stderr
+    _python(script)
