@@ -106,6 +106,11 @@ class SmallKernel:
             e_const, e_in.T, e_w.T, const.reshape(-1), a_w.reshape(-1, n_weights).T, value))
             for real in (np.float64, np.float32)}
 
+    def maps(self, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+        """The loops' maps in ``dtype``: the encoding's (const, x ->, w ->), the layers'
+        (const, w ->) and the readout weights (as ``forward_loops`` takes them)."""
+        return self._maps[np.dtype(dtype)]
+
     def forward(self, x: np.ndarray, w: np.ndarray, with_state: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None, KernelTables]:
         """Outputs (B, K), the final state (B, 2**n; None unless ``with_state``) and the
