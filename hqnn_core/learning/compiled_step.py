@@ -67,6 +67,9 @@ class CompiledStep:
         else:
             raise ConfigError(f"compile_step supports torch.optim.Adam, AdamW and SGD, not "
                               f"{type(opt).__name__}.")
+        if opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks:
+            raise ConfigError("compile_step does not run optimizer step hooks; remove them "
+                              "or train with the torch loop.")
         position = {id(p): i for i, p in enumerate(self.params)}
         groups, seen = [], []
         for group in opt.param_groups:
@@ -109,6 +112,7 @@ class CompiledStep:
         for p, grad in zip(self.params, self._grads):
             if p.grad is not grad:
                 p.grad = grad
+        self.optimizer._opt_called = True  # type: ignore[attr-defined]  # as opt.step() marks it
         if self.kind == SGD and fresh:
             for i in fresh:
                 self.optimizer.state[self.params[i]]["momentum_buffer"] = self._state[i][0]
@@ -224,6 +228,8 @@ def _model_ops(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter], list[t
 
     ops, width, quantum = [], None, 0
     for i, module in enumerate(model):
+        if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks:
+            raise ConfigError(f"compile_step does not run module hooks (module {i} has one).")
         if type(module) is torch.nn.Linear:
             rows, cols = module.out_features, module.in_features
             ops.append((LINEAR, index(module.weight), index(module.bias), rows, cols))
