@@ -178,7 +178,7 @@ def results(job: SweepJob) -> None:
         row = snap.best
         if row is not None and not core.is_compare(job):
             st.markdown(f"Trial **{core.trial_label(row, snap.keys)}**, validation accuracy "
-                        f"**{row.val_acc:.1%}**. Retrained on the seeds: {final_line(snap.final)}.")
+                        f"**{row.val_acc:.1%}**. Retrained on the seeds: {final_line(snap.chosen_final)}.")
         if st.button("Use the best configuration", icon=":material/check:", key="sweep_use_best"):
             state.set_config(best)
             st.session_state[FLASH_KEY] = ("The studio now uses the best configuration; train it "
