@@ -80,12 +80,12 @@ class Dimension:
 def build_spec(base: RunConfig, dims: Sequence[Dimension], *, name: str = "studio",
                search: str = "random", trials: int | None = 8, minutes: float | None = None,
                early_stopping: bool = True, seeds: Sequence[int] = (1, 2, 3),
-               baseline: str | None = None) -> SweepSpec | CompareSpec:
+               finalists: int = 1, baseline: str | None = None) -> SweepSpec | CompareSpec:
     """A validated spec: ``base`` searched over ``dims``; a comparison when ``baseline`` is set."""
     data: dict[str, Any] = {
         "name": name, "base": base.to_dict(), "space": {d.key: d.to_space() for d in dims},
         "search": search, "trials": None if search == "grid" else trials, "minutes": minutes,
-        "early_stopping": early_stopping, "seeds": list(seeds)}
+        "early_stopping": early_stopping, "seeds": list(seeds), "finalists": finalists}
     if baseline is not None:
         data["baseline"] = baseline
     return spec_from_dict(data)
