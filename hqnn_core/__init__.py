@@ -24,6 +24,7 @@ _EXPORTS = {
     "read_image": "hqnn_core.data.images",
     "build_model": "hqnn_core.learning.model",
     "fit": "hqnn_core.learning.training",
+    "compile_step": "hqnn_core.learning.compiled_step",
     "load_run": "hqnn_core.learning.runs",
     "RunStore": "hqnn_core.learning.runs",
     "thread_scope": "hqnn_core.simulator.threads",

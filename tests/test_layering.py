@@ -28,8 +28,8 @@ LEVELS = {
     "cli": 9, "__main__": 10, "__init__": 10,
 }
 # Inside learning/, the pipeline order: a module imports only the ones before it.
-LEARNING = ["resources", "checkpoint", "recipe", "fronts", "layer", "model", "training", "runs",
-            "inference"]
+LEARNING = ["resources", "checkpoint", "recipe", "fronts", "layer", "step_loops",
+            "compiled_step", "model", "training", "runs", "inference"]
 # The user interface: views/ and app.py may use hqnn_ui, hqnn_ui may not use views/.
 UI_LEVELS = {"hqnn_core": 0, "hqnn_ui": 1, "views": 2, "app": 3}
 

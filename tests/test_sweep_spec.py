@@ -7,7 +7,8 @@ import json
 import pytest
 
 from hqnn_core.errors import ConfigError
-from hqnn_core.sweeps.results import TrialRow, best_row, best_so_far
+from hqnn_core.sweeps.results import (TrialRow, best_row, best_so_far, chosen, finalist_rows,
+                                      finalist_scores)
 from hqnn_core.sweeps.spec import SweepSpec
 from hqnn_core.sweeps.stats import mean_std, paired_difference, t_interval
 
@@ -107,6 +108,44 @@ def test_best_row_selects_on_validation_only():
             TrialRow("y", {}, "completed", val_acc=1.0, val_loss=0.20, train_seconds=1)]
     assert best_row(tied).trial_id == "x"  # a tie at 100% goes to the lower loss
     assert best_so_far(rows) == [(1, 0.8), (2, 0.9), (3, 0.9), (4, 0.95)]
+
+
+def test_finalists_are_chosen_on_their_seeds_mean_validation_never_on_test():
+    a, b, c = {"train.lr": 0.1}, {"train.lr": 0.01}, {"train.lr": 0.001}
+    trials = [TrialRow("1", a, "completed", val_acc=0.99, val_loss=0.1),  # the lucky one
+              TrialRow("2", b, "completed", val_acc=0.97, val_loss=0.2),
+              TrialRow("3", b, "completed", val_acc=0.95, val_loss=0.1),  # same params again
+              TrialRow("4", c, "completed", val_acc=0.90),
+              TrialRow("5", {"train.lr": 1.0}, "early-stopped", val_acc=1.0)]
+    assert [r.trial_id for r in finalist_rows(trials, 2)] == ["1", "2"]  # distinct params
+    assert [r.trial_id for r in finalist_rows(trials, 5)] == ["1", "2", "4"]
+    final = [TrialRow(f"f{i}", p, "completed", seed=s, val_acc=v, test_acc=t)
+             for i, (p, s, v, t) in enumerate([(a, 1, 0.96, 0.99), (a, 2, 0.93, 0.99),
+                                               (b, 1, 0.96, 0.50), (b, 2, 0.97, 0.50)])]
+    best, rows = chosen(trials, final)
+    assert best.trial_id == "2" and {r.seed for r in rows} == {1, 2}  # b: mean 0.965 > 0.945
+    assert all(r.params == b for r in rows)  # though a's test accuracy is higher
+    scores = finalist_scores(final)
+    assert [s["params"] for s in scores] == [b, a]
+    assert scores[0]["val_mean"] == pytest.approx(0.965) and scores[0]["seeds"] == [1, 2]
+    one = [r for r in final if r.params == a]
+    assert chosen(trials, one) == (best_row(trials), one)  # one finalist: the best trial
+    assert chosen(trials, []) == (best_row(trials), [])
+    cut = [TrialRow("s1", a, "stopped", val_acc=0.97), TrialRow("s2", b, "stopped", val_acc=0.6),
+           TrialRow("e", c, "early-stopped", val_acc=0.99), TrialRow("d", {"x": 1}, "completed",
+                                                               val_acc=0.5)]
+    # the time budget cut every good trial short: they can still be finalists, ASHA's never
+    assert [r.trial_id for r in finalist_rows(cut, 3)] == ["d", "s1", "s2"]
+    assert [r.trial_id for r in finalist_rows(cut, 1)] == ["d"]
+    retrained = [TrialRow("g", a, "completed", seed=1, val_acc=0.98)]
+    assert chosen(cut, retrained)[0].trial_id == "s1"
+
+
+def test_finalists_must_be_a_positive_whole_number():
+    assert spec().finalists == 1 and spec(finalists=3).to_dict()["finalists"] == 3
+    assert SweepSpec.from_dict(spec(finalists=3).to_dict()) == spec(finalists=3)
+    with pytest.raises(ConfigError, match="finalists must be a whole number of at least 1"):
+        spec(finalists=0)
 
 
 def test_paired_interval_against_a_hand_computation():

@@ -22,13 +22,14 @@ LR = core.Dimension("train.lr", "log_range", low=0.001, high=0.1)
 
 def test_build_spec_keeps_the_base_and_the_choices():
     spec = core.build_spec(BASE, [LR, core.Dimension("circuit.measurement", "choice", ("z", "zz"))],
-                           search="bayes", trials=5, minutes=2.5, early_stopping=False, seeds=[4])
+                           search="bayes", trials=5, minutes=2.5, early_stopping=False, seeds=[4],
+                           finalists=2)
     assert isinstance(spec, SweepSpec) and spec.base_config == BASE
     assert [p.key for p in spec.space] == ["train.lr", "circuit.measurement"]
     assert (spec.space[0].kind, spec.space[0].low, spec.space[0].high) == ("log_range", 0.001, 0.1)
     assert spec.space[1].values == ("z", "zz")
-    assert (spec.search, spec.trials, spec.minutes, spec.early_stopping, spec.seeds) == \
-        ("bayes", 5, 2.5, None, (4,))
+    assert (spec.search, spec.trials, spec.minutes, spec.early_stopping, spec.seeds,
+            spec.finalists) == ("bayes", 5, 2.5, None, (4,), 2)
     grid = core.build_spec(BASE, [core.Dimension("train.lr", "range", low=0.01, high=0.03,
                                                  steps=3)], search="grid", trials=99)
     assert grid.n_trials() == 3 and grid.trials is None  # a grid ignores the trial count

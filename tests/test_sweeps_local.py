@@ -86,6 +86,27 @@ def test_random_and_bayes_searches_stay_inside_the_space(ray_local, tmp_path):
         assert outcome.final == []
 
 
+def test_finalists_are_retrained_on_every_seed_and_chosen_on_validation(ray_local, tmp_path):
+    spec = {"name": "finalists", "base": TINY, "search": "grid", "seeds": [1, 2],
+            "finalists": 2, "early_stopping": False,
+            "space": {"train.lr": [0.05, 0.02, 1e-6]}}
+    outcome, _ = _run(spec, tmp_path)
+    assert outcome.status == "completed"
+    top_two = sorted(outcome.trials, key=lambda r: -r.val_acc)[:2]
+    finalists = {r.params["train.lr"] for r in top_two}
+    assert 1e-6 not in finalists  # a learning rate that cannot learn is not a finalist
+    assert len(outcome.finalists) == 2
+    assert {s["params"]["train.lr"] for s in outcome.finalists} == finalists
+    assert all(s["seeds"] == [1, 2] for s in outcome.finalists)
+    winner = outcome.finalists[0]
+    assert winner["val_mean"] >= outcome.finalists[1]["val_mean"]
+    assert outcome.best.params == winner["params"]
+    assert sorted(r.seed for r in outcome.final) == [1, 2]
+    assert all(r.params == winner["params"] and r.test_acc is not None for r in outcome.final)
+    assert winner["val_mean"] == pytest.approx(sum(r.val_acc for r in outcome.final) / 2)
+    assert len(read_rows(tmp_path / "sweep", "final.json")) == 4  # every finalist, every seed
+
+
 def test_asha_stops_a_hopeless_trial(ray_local, tmp_path):
     spec = {"name": "asha", "base": {**TINY, "model": {"kind": "classical", "front": "linear"},
                                      "data": {**TINY["data"], "train_size": 600},

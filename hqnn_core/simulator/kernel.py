@@ -20,7 +20,7 @@ per qubit and layer:
 Compiled on first use and cached on disk (``cache=True``); single-threaded, which is what
 these sizes want (see ``threads``), and without the GIL (other Python threads, such as the
 studio's server, run meanwhile). ``fused.FusedPath`` uses it for every fused circuit
-without re-uploading layers (up to ``fused.MAX_QUBITS`` qubits); tests compare it with the
+without re-uploading layers (up to ``fused.KERNEL_MAX_QUBITS`` qubits); tests compare it with the
 NumPy path and the torch engine.
 """
 
@@ -105,6 +105,11 @@ class SmallKernel:
         self._maps = {np.dtype(real): tuple(np.ascontiguousarray(a, dtype=real) for a in (
             e_const, e_in.T, e_w.T, const.reshape(-1), a_w.reshape(-1, n_weights).T, value))
             for real in (np.float64, np.float32)}
+
+    def maps(self, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+        """The loops' maps in ``dtype``: the encoding's (const, x ->, w ->), the layers'
+        (const, w ->) and the readout weights (as ``forward_loops`` takes them)."""
+        return self._maps[np.dtype(dtype)]
 
     def forward(self, x: np.ndarray, w: np.ndarray, with_state: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None, KernelTables]:

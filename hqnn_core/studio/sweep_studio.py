@@ -29,7 +29,7 @@ from hqnn_core.learning.checkpoint import METRICS_FILE, read_json
 from hqnn_core.studio.background import duration
 from hqnn_core.studio.sweep_job import SweepJob
 from hqnn_core.sweeps.compare import ARMS, COMPARE_JSON, CompareSpec
-from hqnn_core.sweeps.results import TrialRow, best_row
+from hqnn_core.sweeps.results import TrialRow
 from hqnn_core.sweeps.spec import SweepSpec
 from hqnn_core.sweeps.tracker import SweepSnapshot
 
@@ -80,12 +80,12 @@ class Dimension:
 def build_spec(base: RunConfig, dims: Sequence[Dimension], *, name: str = "studio",
                search: str = "random", trials: int | None = 8, minutes: float | None = None,
                early_stopping: bool = True, seeds: Sequence[int] = (1, 2, 3),
-               baseline: str | None = None) -> SweepSpec | CompareSpec:
+               finalists: int = 1, baseline: str | None = None) -> SweepSpec | CompareSpec:
     """A validated spec: ``base`` searched over ``dims``; a comparison when ``baseline`` is set."""
     data: dict[str, Any] = {
         "name": name, "base": base.to_dict(), "space": {d.key: d.to_space() for d in dims},
         "search": search, "trials": None if search == "grid" else trials, "minutes": minutes,
-        "early_stopping": early_stopping, "seeds": list(seeds)}
+        "early_stopping": early_stopping, "seeds": list(seeds), "finalists": finalists}
     if baseline is not None:
         data["baseline"] = baseline
     return spec_from_dict(data)
@@ -272,14 +272,14 @@ def progress_line(snap: SweepSnapshot) -> str:
     """'3 of 8 trials · 1 running · best validation 91.2% · about 2 min left'."""
     if snap.stage == "final":
         done = sum(r.test_acc is not None for r in snap.final)
-        text = (f"{snap.n_finished} trials · the best retrained on {done} of "
-                f"{len(snap.final) or '?'} seeds")
+        text = (f"{snap.n_finished} trials · retrained {done} of "
+                f"{len(snap.final) or '?'} (configuration, seed) runs")
     else:
         total = snap.n_total if snap.n_total is not None else "?"
         text = f"{snap.n_finished} of {total} trials"
         if snap.n_running:
             text += f" · {snap.n_running} running"
-    best = best_row(snap.trials)
+    best = snap.best
     if best is not None and best.val_acc is not None:
         text += f" · best validation {best.val_acc:.1%}"
     text += f" · {duration(snap.elapsed)} elapsed"

@@ -10,9 +10,10 @@ plus the baseline to tune::
 
 Each arm — ``hybrid`` (the base as given), ``twin`` (:func:`~hqnn_core.learning.model.twin_config`
 of every trial's configuration, the same space) and ``baseline`` — is a sweep with the same
-number of trials, the same time cap and the same seeds, in ``<out>/<arm>/``; the best
-configuration of each (by validation accuracy) is retrained on the seeds and measured on
-the test split. Seeds pair the arms (the same seed draws the same initialisation stream and
+number of trials, the same time cap, the same number of finalists and the same seeds, in
+``<out>/<arm>/``; the best configuration of each (by validation accuracy, or by the mean
+validation accuracy of the top ``finalists`` retrained on the seeds) is measured on the test
+split. Seeds pair the arms (the same seed draws the same initialisation stream and
 the data split is shared), so the differences are paired: mean and a 95% t-interval over seeds.
 """
 
@@ -101,6 +102,7 @@ class ArmResult:
     final: list[TrialRow]
     search_seconds: float = 0.0  # the tuning alone
     wall_seconds: float = 0.0  # tuning and retraining on the seeds
+    finalists: list[dict[str, Any]] = field(default_factory=list)  # results.finalist_scores
 
     @property
     def test_by_seed(self) -> dict[int, float]:
@@ -164,7 +166,7 @@ def run_compare(spec: CompareSpec, out: str | Path, *, address: str | None = Non
                                 callbacks=[lambda e, a=arm: [cb(a, e) for cb in callbacks]])
             results[arm] = ArmResult(arm, outcome.status, len(outcome.trials), outcome.best,
                                      outcome.final, outcome.search_seconds,
-                                     outcome.wall_seconds)
+                                     outcome.wall_seconds, outcome.finalists)
             if outcome.status != "completed":
                 status = "interrupted"
                 break
@@ -185,7 +187,7 @@ def compare_to_dict(result: CompareResult) -> dict[str, Any]:
                       "test_by_seed": arm.test_by_seed, "test_mean": ms[0] if ms else None,
                       "test_std": ms[1] if ms else None, "parameters": arm.parameters,
                       "train_seconds": arm.train_seconds, "search_seconds": arm.search_seconds,
-                      "wall_seconds": arm.wall_seconds}
+                      "wall_seconds": arm.wall_seconds, "finalists": arm.finalists}
     diffs = {k: {"mean": v.mean, "low": v.low, "high": v.high, "n": v.n, "level": v.level}
              for k, v in result.differences.items()}
     return {"name": result.name, "status": result.status, "arms": arms, "differences": diffs}
@@ -229,6 +231,11 @@ def compare_table_markdown(result: CompareResult) -> str:
     text = markdown_table(["model", "trials", "best val", "test (mean ± std)", "per seed",
                            "parameters", "train s", "best configuration"], body)
     lines = [text, ""]
+    for name, arm in result.arms.items():
+        if len(arm.finalists) > 1:
+            vals = ", ".join(f"{100 * f['val_mean']:.2f}%" for f in arm.finalists)
+            lines.append(f"{name}: {len(arm.finalists)} finalists retrained on the seeds, mean "
+                         f"validation {vals} (the first chosen)")
     for name, ci in result.differences.items():
         if ci.low is None:
             lines.append(f"{name}: {_pt(ci.mean)} pt (one seed, no interval)")

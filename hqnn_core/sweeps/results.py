@@ -6,6 +6,9 @@ time budget or an interruption ended it; a resumed sweep continues an interrupte
 ``failed`` (its worker died or it raised) and ``invalid`` (an impossible mix of values).
 The best trial is the completed one with the highest validation accuracy (ties: the
 lower validation loss, then the faster one); test accuracy appears only in the final re-training on the spec's seeds.
+With several finalists (``SweepSpec.finalists``) the top trials are all retrained on the seeds
+and the one with the best mean validation accuracy over its seeds is chosen (:func:`chosen`):
+on a small validation split one lucky trial's score says less than three seeds' mean.
 """
 
 from __future__ import annotations
@@ -72,11 +75,69 @@ def best_row(rows: Iterable[TrialRow]) -> TrialRow | None:
     validation loss, then to less training time.
     """
     done = [r for r in rows if r.status == "completed" and r.val_acc is not None]
-    if not done:
-        return None
-    return max(done, key=lambda r: (r.val_acc, -(r.val_loss if r.val_loss is not None
-                                                  else math.inf),
-                                    -(r.train_seconds or math.inf)))
+    return max(done, key=_rank) if done else None
+
+
+def _rank(r: TrialRow) -> tuple[float, float, float]:
+    return (r.val_acc if r.val_acc is not None else -math.inf,
+            -(r.val_loss if r.val_loss is not None else math.inf), -(r.train_seconds or math.inf))
+
+
+def finalist_rows(rows: Iterable[TrialRow], n: int) -> list[TrialRow]:
+    """The ``n`` best trials with distinct parameters, best first: completed trials, then, if
+    fewer than ``n`` completed, trials the time budget stopped (ranked by their last
+    validation accuracy; their retraining on the seeds decides). ASHA's early-stopped
+    trials are never finalists."""
+    rows = list(rows)
+    out: list[TrialRow] = []
+    for status in ("completed", "stopped"):
+        for r in sorted((r for r in rows if r.status == status and r.val_acc is not None),
+                        key=_rank, reverse=True):
+            if len(out) < n and all(r.params != o.params for o in out):
+                out.append(r)
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def finalist_scores(final: Iterable[TrialRow]) -> list[dict[str, Any]]:
+    """Per configuration retrained on the seeds: its params, seeds done and mean validation
+    accuracy and loss over them, best first (the first is :func:`chosen`'s choice)."""
+    groups: list[tuple[dict[str, Any], list[TrialRow]]] = []
+    for r in final:
+        if r.status != "completed" or r.val_acc is None:
+            continue
+        for params, members in groups:
+            if params == r.params:
+                members.append(r)
+                break
+        else:
+            groups.append((r.params, [r]))
+    scores = [{"params": params, "seeds": sorted(m.seed for m in members if m.seed is not None),
+               "val_mean": _mean([m.val_acc for m in members]),  # type: ignore[misc]
+               "val_loss_mean": _mean([m.val_loss for m in members if m.val_loss is not None])}
+              for params, members in groups]
+    return sorted(scores, key=lambda s: (s["val_mean"], -(s["val_loss_mean"]
+                                                          if not math.isnan(s["val_loss_mean"])
+                                                          else math.inf)), reverse=True)
+
+
+def chosen(trials: Sequence[TrialRow], final: Sequence[TrialRow]
+           ) -> tuple[TrialRow | None, list[TrialRow]]:
+    """The selected configuration (its search row) and its rows of the final re-training.
+
+    Before any re-training, :func:`best_row`; then the retrained configuration whose seeds
+    have the best mean validation accuracy (ties: the lower mean validation loss). Test
+    accuracy plays no part.
+    """
+    scores = finalist_scores(final)
+    if not scores:
+        return best_row(trials), list(final)
+    params = scores[0]["params"]
+    rows = [r for r in trials if r.params == params and r.val_acc is not None]
+    return (max(rows, key=_rank) if rows else None), [r for r in final if r.params == params]
 
 
 def best_so_far(rows: Sequence[TrialRow]) -> list[tuple[int, float]]:

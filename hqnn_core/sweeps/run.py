@@ -9,7 +9,8 @@ hqnn installed and the sweep folder and run store on a filesystem all nodes see)
 initialised Ray (``ray.is_initialized()``) is used as it is and left running.
 
 The sweep folder holds ``sweep.json`` (id + spec), ``results.json``/``.csv`` (one row per
-trial), ``final.json``/``.csv`` (the best configuration retrained on ``spec.seeds``),
+trial), ``final.json``/``.csv`` (the best configuration, or the top ``spec.finalists``, retrained
+on ``spec.seeds``; with several finalists the best mean validation accuracy is chosen),
 ``progress.json`` and Ray's experiment folders ``ray/`` and ``ray-final/``. Ctrl-C (SIGINT to
 the driver) ends Tune gracefully: finished trials stay, and ``resume=True`` restores the
 experiment (``Tuner.restore``) and continues the interrupted trials from their checkpoints.
@@ -26,13 +27,13 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from hqnn_core.errors import HqnnError, RunError
 from hqnn_core.learning.checkpoint import atomic_write_json, read_json
-from hqnn_core.sweeps.results import TrialRow, best_row
+from hqnn_core.sweeps.results import TrialRow, chosen, finalist_rows, finalist_scores
 from hqnn_core.sweeps.spec import METRIC, SweepSpec
 from hqnn_core.sweeps.tracker import SweepEvent, SweepTracker
 from hqnn_core.sweeps.trial import ROLE_FINAL, ROLE_SEARCH, TrialContext, train_trial
@@ -63,6 +64,7 @@ class SweepOutcome:
     final: list[TrialRow]
     wall_seconds: float  # this call, search and retraining
     search_seconds: float = 0.0  # this call's search stage alone (the tuning budget spent)
+    finalists: list[dict[str, Any]] = field(default_factory=list)  # finalist_scores, best first
 
 
 def _package_root() -> str:
@@ -393,7 +395,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
         RunStore(root).list()  # create (or migrate) the index before trials write to it
     worker_spec = _absolute_data_root(spec)
     tracker = SweepTracker(folder, sweep_id, [p.key for p in spec.space], spec.n_trials(),
-                           n_final=len(spec.seeds), budget_s=spec.minutes * 60 if spec.minutes else None,
+                           n_final=len(spec.seeds) * spec.finalists, budget_s=spec.minutes * 60 if spec.minutes else None,
                            callbacks=callbacks)
     key = str(folder.resolve())
     _TRACKERS[key] = tracker
@@ -408,9 +410,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
             search_seconds = time.perf_counter() - search_started
             if _interrupted(tracker, "search", spec.n_trials()) or stopped:
                 status = "interrupted"
-            best = best_row(tracker.rows("search"))
-            if status == "completed" and best is not None and retrain:
-                status = _final_stage(spec, folder, tracker, key, best,
+            finalists = finalist_rows(tracker.rows("search"), spec.finalists)
+            if status == "completed" and finalists and retrain:
+                status = _final_stage(spec, folder, tracker, key, finalists,
                                       TrialContext(sweep_id, str(root), worker_spec, ROLE_FINAL),
                                       resume)
         for stage in ("search", "final"):
@@ -427,25 +429,31 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, address: str | None = None,
     message = ("Sweep finished." if status == "completed"
                else "Interrupted; resume with --resume to continue.")
     tracker.set_status(status, message)
-    trials = tracker.rows("search")
+    trials, final = tracker.rows("search"), tracker.rows("final")
+    best, best_final = chosen(trials, final)
     return SweepOutcome(folder=folder, sweep_id=sweep_id, status=status, trials=trials,
-                        best=best_row(trials), final=tracker.rows("final"),
-                        wall_seconds=time.perf_counter() - started,
-                        search_seconds=search_seconds)
+                        best=best, final=best_final, wall_seconds=time.perf_counter() - started,
+                        search_seconds=search_seconds, finalists=finalist_scores(final))
 
 
 def _final_stage(spec: SweepSpec, folder: Path, tracker: SweepTracker, key: str,
-                 best: TrialRow, ctx: TrialContext, resume: bool) -> str:
-    """Retrain the best configuration on each of the spec's seeds."""
+                 finalists: list[TrialRow], ctx: TrialContext, resume: bool) -> str:
+    """Retrain the finalists (the best configuration, or the top ``spec.finalists``) on each
+    of the spec's seeds."""
     from ray import tune
 
+    wanted = [r.params for r in finalists]
+    expected = len(spec.seeds) * len(wanted)
     done = [r for r in tracker.rows("final") if r.status == "completed"]
-    if len(done) == len(spec.seeds) and all(r.params == best.params for r in done):
+    if len(done) == expected and all(r.params in wanted for r in done):
         return "completed"
-    tracker.set_status("running", f"Retraining the best configuration on seeds "
+    what = ("the best configuration" if len(wanted) == 1
+            else f"the {len(wanted)} best configurations")
+    tracker.set_status("running", f"Retraining {what} on seeds "
                        f"{', '.join(map(str, spec.seeds))}.", stage="final")
-    space = {"params": best.params, "seed": tune.grid_search(list(spec.seeds))}
+    params = wanted[0] if len(wanted) == 1 else tune.grid_search(wanted)
+    space = {"params": params, "seed": tune.grid_search(list(spec.seeds))}
     stopped = _fit(_tuner(spec, folder, RAY_FINAL_DIR, ctx, tune_callback(key, "final"), space,
                           final=True, resume=resume))
-    interrupted = _interrupted(tracker, "final", len(spec.seeds))
+    interrupted = _interrupted(tracker, "final", expected)
     return "interrupted" if interrupted or stopped else "completed"

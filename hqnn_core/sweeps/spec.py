@@ -12,6 +12,8 @@ JSON form (every key but ``base`` and ``space`` optional)::
      "trials": 20, "minutes": 15,   # budget: trials and/or wall minutes
      "early_stopping": {"grace_epochs": null, "reduction_factor": 3},  # ASHA; false = off
      "seeds": [1, 2, 3],            # the best configuration is retrained on these
+     "finalists": 1,                # the top N configurations are retrained on the seeds and
+                                    # the best mean validation accuracy over them is chosen
      "concurrency": null,           # at most this many trials at once (default: one per CPU)
      "search_seed": 0,
      "variant": "as_is"}            # as_is | twin | logistic | mlp (used by compare)
@@ -40,7 +42,7 @@ SEARCHES = ("grid", "random", "bayes")
 VARIANTS = ("as_is", "twin", "logistic", "mlp")
 KINDS = ("choice", "range", "log_range")
 SPEC_KEYS = ("name", "base", "space", "search", "trials", "minutes", "early_stopping", "seeds",
-             "concurrency", "search_seed", "variant")
+             "finalists", "concurrency", "search_seed", "variant")
 #: Tunable fields of the raw-pixel baselines, with their defaults.
 BASELINE_FIELDS: dict[str, dict[str, Any]] = {
     "logistic": {"C": 1.0, "max_iter": 500},
@@ -122,6 +124,7 @@ class SweepSpec:
     minutes: float | None = None
     early_stopping: EarlyStopping | None = field(default_factory=EarlyStopping)
     seeds: tuple[int, ...] = (1, 2, 3)
+    finalists: int = 1
     concurrency: int | None = None
     search_seed: int = 0
     variant: str = "as_is"
@@ -173,7 +176,8 @@ class SweepSpec:
         es: Any = False if self.early_stopping is None else dataclasses.asdict(self.early_stopping)
         return {"name": self.name, "base": self.base, "space": {p.key: p.to_dict() for p in self.space},
                 "search": self.search, "trials": self.trials, "minutes": self.minutes,
-                "early_stopping": es, "seeds": list(self.seeds), "concurrency": self.concurrency,
+                "early_stopping": es, "seeds": list(self.seeds), "finalists": self.finalists,
+                "concurrency": self.concurrency,
                 "search_seed": self.search_seed, "variant": self.variant}
 
     def to_json(self) -> str:
@@ -350,7 +354,9 @@ def _parse(data: Mapping[str, Any]) -> SweepSpec:
         raise ConfigError("name must be a non-empty string.")
     spec = SweepSpec(base=base, space=space, name=name, search=search, trials=trials,
                      minutes=float(minutes) if minutes is not None else None,
-                     early_stopping=early, seeds=tuple(seeds), concurrency=concurrency,
+                     early_stopping=early, seeds=tuple(seeds),
+                     finalists=_positive_int("finalists", data.get("finalists", 1)),
+                     concurrency=concurrency,
                      search_seed=_positive_int("search_seed", data.get("search_seed", 0), 0),
                      variant=variant)
     if search == "grid":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from hqnn_core.learning.checkpoint import atomic_write_json, read_json
-from hqnn_core.sweeps.results import (FINAL_JSON, FINISHED, RESULTS_JSON, TrialRow, best_row,
+from hqnn_core.sweeps.results import (FINAL_JSON, FINISHED, RESULTS_JSON, TrialRow, chosen,
                                       read_rows, write_rows)
 
 PROGRESS_JSON = "progress.json"
@@ -63,7 +63,13 @@ class SweepSnapshot:
 
     @property
     def best(self) -> TrialRow | None:
-        return best_row(self.trials)
+        """The selected trial: the best by validation, or the best finalist over its seeds."""
+        return chosen(self.trials, self.final)[0]
+
+    @property
+    def chosen_final(self) -> list[TrialRow]:
+        """The final re-training rows of the selected configuration."""
+        return chosen(self.trials, self.final)[1]
 
     @property
     def fraction(self) -> float | None:

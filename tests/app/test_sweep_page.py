@@ -85,6 +85,7 @@ def test_a_tiny_sweep_from_the_page_fills_the_table_and_its_best_is_used(
     at.number_input(key="sweep_hi_train.lr").set_value(0.2).run()
     at.number_input(key="sweep_trials").set_value(2).run()
     at.text_input(key="sweep_seeds").set_value("1").run()
+    at.number_input(key="sweep_finalists").set_value(2).run()
     at.toggle(key="sweep_asha").set_value(False).run()
     try:
         button(at, "Start sweep").click().run()
@@ -103,8 +104,11 @@ def test_a_tiny_sweep_from_the_page_fills_the_table_and_its_best_is_used(
         assert {c.value for c in at.code} >= {job.command}
         assert job.command.startswith("hqnn sweep /") and str(job.folder / "spec.json") in job.command
         assert len(at.get("plotly_chart")) == 3  # best so far, parallel coordinates, top curves
-        best = job.snapshot().best
-        assert best.val_acc == table["val_acc"].max()
+        snap = job.snapshot()
+        best = snap.best  # both trials were finalists: the better one on its seed-1 rerun
+        assert {r.params["train.lr"] for r in snap.final} == set(table["train.lr"])
+        assert best.val_acc is not None and snap.chosen_final[0].params == best.params
+        assert snap.chosen_final[0].val_acc == max(r.val_acc for r in snap.final)
 
         button(at, "Use the best configuration").click().run()
         assert not at.exception
@@ -121,7 +125,7 @@ def test_a_tiny_sweep_from_the_page_fills_the_table_and_its_best_is_used(
         assert not any(b.label in ("Stop", "Resume") for b in other.button)
 
         runs = RunStore(runs_dir).list(sweep=job.snapshot().sweep_id)
-        assert len(runs) == 3  # two trials and the best retrained on seed 1
+        assert len(runs) == 4  # two trials, and both (the finalists) retrained on seed 1
     finally:
         get_sweep_registry().stop_all()
     assert wait_until_gone(temp, 60) == [], "Ray processes were left running"
