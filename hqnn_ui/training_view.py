@@ -88,7 +88,8 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
                     help="Small random shifts, rotations and stroke widths.")
         twin = c8.checkbox("Classical twin alongside", key=TWIN_KEY,
                            help="The same network with the circuit replaced by a classical "
-                                "layer of the same width, trained after it for comparison.")
+                                "layer of the same width, trained at the same time on the "
+                                "same data, epoch by epoch beside it, for comparison.")
         _recipe_expander(has_validation=cfg.data.val_fraction > 0)
         reason = None
         try:
@@ -104,7 +105,7 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
             st.caption(f"Estimated memory about **{gib(estimate.total_bytes)}** (limit "
                        f"{gib(estimate.limit_bytes)}) · time roughly "
                        f"**{duration(estimate.train_seconds)}** on this machine"
-                       + (", plus the twin" if twin else "") + ".")
+                       + (", with the twin training alongside" if twin else "") + ".")
         if reason:
             st.error(reason)
         elif running:
@@ -172,11 +173,12 @@ def _controls(job: TrainingJob, snap: JobSnapshot) -> None:
 
 
 def _progress(snap: JobSnapshot) -> None:
-    q = snap.quantum
-    text = f"epoch {q.epoch} of {q.epochs} · step {q.step} of {q.total_steps or '?'}"
-    if snap.twin is not None and q.done:
-        text = (f"classical twin · epoch {snap.twin.epoch} of {snap.twin.epochs} · "
-                f"step {snap.twin.step} of {snap.twin.total_steps or '?'}")
+    """One bar for the job; its text gives each model's epoch and step (they train together)."""
+    parts = [f"epoch {p.epoch} of {p.epochs} · step {p.step} of {p.total_steps or '?'}"
+             for p in snap.models()]
+    text = parts[0]
+    if snap.twin is not None:
+        text = f"quantum {parts[0]} — classical twin {parts[1]}"
     if snap.eta_seconds is not None:
         text += f" · about {duration(snap.eta_seconds)} left"
     st.progress(snap.fraction, text=text)
