@@ -192,6 +192,7 @@ def test_a_run_with_its_twin_shows_both_learning_maps_side_by_side(page,
     boxes = _side_by_side(page, quantum, twin)
     assert boxes is None, f"the maps are not side by side: {boxes}"
     assert page.locator(EXCEPTION).count() == 0
+    scroll_to_top(page.locator("h1"))  # the form, the job and the curves with their legend
     screenshot(page, "train")
     scroll_to_top(page.get_by_text("What the model learns"))
     screenshot(page, "train-map")
