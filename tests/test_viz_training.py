@@ -50,6 +50,21 @@ def test_the_legend_of_the_learning_curves_stands_above_the_panels() -> None:
                      "classical twin validation"]
 
 
+def test_long_runs_draw_at_most_400_batch_points_per_series_as_means_of_runs() -> None:
+    from hqnn_core.viz.training import MAX_BATCH_POINTS, thinned
+
+    steps = list(range(1, 6151))  # 150 epochs of 41 batches
+    losses = [1.0 / s for s in steps]
+    xs, ys = thinned(steps, losses)
+    assert len(xs) == len(ys) <= MAX_BATCH_POINTS and xs[-1] == 6150
+    size = -(-6150 // MAX_BATCH_POINTS)
+    assert xs[0] == size and ys[0] == pytest.approx(sum(losses[:size]) / size)
+    assert thinned(steps[:50], losses[:50]) == (steps[:50], losses[:50])  # short: untouched
+    history = {"batches": [{"epoch": 0, "step": s, "loss": 1.0, "acc": 0.5} for s in steps]}
+    fig = learning_curves_figure({"quantum": history})
+    assert len(fig.data[0].x) <= MAX_BATCH_POINTS and fig.data[0].x[-1] == 6150
+
+
 def test_learning_curves_accept_fit_metrics_spelling() -> None:
     fit_style = {"batch": HISTORY["batches"], "epoch": HISTORY["epochs"]}
     fig = learning_curves_figure({"run": fit_style})

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from hqnn_core.errors import ShapeError
 
+MAX_BATCH_POINTS = 400  # per series in the per-batch panels (see ``thinned``)
 _PALETTE = ("#6d28d9", "#0f766e", "#b45309", "#be123c", "#1d4ed8", "#4d7c0f")
 
 
@@ -41,6 +42,18 @@ def _series(rows: Sequence[Mapping[str, Any]], x_key: str, y_key: str
     return xs, ys
 
 
+def thinned(xs: list[float], ys: list[float], limit: int = MAX_BATCH_POINTS
+            ) -> tuple[list[float], list[float]]:
+    """At most ``limit`` points: runs of consecutive batches replaced by their mean, at the
+    run's last step (the page redraws the curves every second while training runs; thousands
+    of points per model made the browser too busy to take a click)."""
+    if len(xs) <= limit:
+        return xs, ys
+    size = -(-len(xs) // limit)
+    return ([xs[min(i + size, len(xs)) - 1] for i in range(0, len(xs), size)],
+            [float(np.mean(ys[i:i + size])) for i in range(0, len(ys), size)])
+
+
 def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Figure:
     """Loss and accuracy per batch (top row) and per epoch (bottom row) for each label.
 
@@ -58,7 +71,7 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
         epochs = [{**row, "epoch": row["epoch"] + 1} if "epoch" in row else row
                   for row in history.get("epochs") or history.get("epoch") or []]
         for col, metric in ((1, "loss"), (2, "acc")):
-            x, y = _series(batches, "step", metric)
+            x, y = thinned(*_series(batches, "step", metric))
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{label} train",
                                      legendgroup=label, showlegend=False,
                                      line=dict(color=color, width=1)), row=1, col=col)
