@@ -35,14 +35,14 @@ def model_choice(cfg: RunConfig) -> RunConfig:
     forms.seed_widgets(SECTION, {"kind": cfg.model.kind, "front": cfg.model.front})
     left, right = st.columns(2)
     kind = left.radio("Model", MODEL_KINDS, format_func=KIND_LABELS.get,
-                      key=forms.widget_key(SECTION, "kind"))
+                      **forms.shown_choice(SECTION, "kind", MODEL_KINDS))
     fronts = FIXED_FRONTS if kind == "quantum" else FRONTS
     front_key = forms.widget_key(SECTION, "front")
     if st.session_state.get(front_key) not in fronts:
         st.session_state[front_key] = "none"
     front = right.selectbox(
         "Front (image → the circuit's inputs)", fronts, format_func=FRONT_LABELS.get,
-        key=front_key,
+        **forms.shown_choice(SECTION, "front", fronts),
         help="Linear/CNN fronts are trained with the circuit. PCA keeps the main directions "
              "of the training images; 'the encoding's own' is a downsample for amplitude and "
              "basis encodings and PCA for the angle encodings. A quantum-only model always "

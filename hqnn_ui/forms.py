@@ -3,13 +3,20 @@
 A page's widgets use keys ``w.<section>.<field>``. They are seeded from the current
 configuration only when it changed somewhere else (the URL, another page, a loaded run),
 so a widget never fights the user and never shows a stale value.
+
+Every widget is also created with its current value as its own default (``shown`` /
+``shown_choice``). The browser mounts a widget at that default and adopts a value written
+through session state only a moment later; a click in that moment (seen on a loaded
+server during a page's first script run) sent the default back as the person's choice,
+and the Train page came back with Epochs 1, batch 8 and lr 0.0. With the current value
+as the default there is nothing else for the browser to show or send.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
@@ -24,7 +31,8 @@ def widget_key(section: str, name: str) -> str:
 def seed_widgets(section: str, values: Mapping[str, Any]) -> None:
     """Put ``values`` into the section's widget keys if the configuration changed elsewhere.
 
-    Call before drawing the widgets (and without ``value=``/``index=`` arguments).
+    Call before drawing the widgets, which take their ``value=``/``index=`` from
+    ``shown``/``shown_choice``.
     """
     marker = f"_seeded.{section}"
     values = dict(values)
@@ -43,6 +51,19 @@ def remember_widgets(section: str, values: Mapping[str, Any]) -> None:
 def value(section: str, name: str) -> Any:
     """The current value of the widget editing ``section.name``."""
     return st.session_state[widget_key(section, name)]
+
+
+def shown(section: str, name: str, arg: str = "value") -> dict[str, Any]:
+    """``key=`` and ``value=`` (or ``default=``) for the widget editing ``section.name``:
+    its current value, so the browser mounts it showing that value (call after
+    ``seed_widgets``)."""
+    return {"key": widget_key(section, name), arg: value(section, name)}
+
+
+def shown_choice(section: str, name: str, options: Sequence[Any]) -> dict[str, Any]:
+    """``key=`` and ``index=`` for a select box or radio over ``options`` showing its
+    current value (which must be one of them)."""
+    return {"key": widget_key(section, name), "index": list(options).index(value(section, name))}
 
 
 def session_upload_dir() -> Path:

@@ -2,16 +2,16 @@
 
 Each model in the job (the quantum one and its classical twin) has one map per epoch
 of a fixed subset of test images in its core's output space (``JobSnapshot.maps``).
-While training runs the latest map of each is shown side by side: the twin trains after
-the quantum model, so until it starts its column says so, and then its map moves while the
-quantum model's stays at its last epoch. Afterwards a slider replays the epochs.
+The two train side by side, kept in step epoch by epoch, so while training runs the latest
+map of each moves beside the other (a model whose first map is not there yet has a caption
+in its column). Afterwards a slider replays the epochs.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from hqnn_core.studio.jobs import TWIN, JobSnapshot
+from hqnn_core.studio.jobs import JobSnapshot
 from hqnn_core.viz.diagnostics import embedding_figure
 
 EPOCH_KEY = "train_map_epoch"
@@ -30,12 +30,12 @@ def learning_map_view(snap: JobSnapshot) -> None:
     if not snap.active and len(epochs) > 1:
         epoch = st.select_slider("Epoch", epochs, value=epochs[-1], key=EPOCH_KEY,
                                  help="0 is before training.")
-    twin_to_come = snap.twin is not None and TWIN not in maps
-    columns = st.columns(len(maps) + twin_to_come)
-    if twin_to_come:
-        columns[-1].info(f"The {TWIN} trains after the quantum model; its map appears here "
-                         "and moves while it learns.")
-    for column, (label, frames) in zip(columns, maps.items()):
+    labels = [p.label for p in snap.models()]
+    for column, label in zip(st.columns(len(labels)), labels):
+        frames = maps.get(label)
+        if not frames:
+            column.caption(f"The {label}'s map appears here as soon as it starts learning.")
+            continue
         frame = next((f for f in reversed(frames) if f.epoch <= epoch), frames[0])
         title = (f"{label} · epoch {frame.epoch} · {frame.accuracy:.0%} of "
                  f"{len(frame.labels)} test images right")

@@ -38,10 +38,17 @@ def _key(name: str) -> str:
     return forms.widget_key(SECTION, name)
 
 
+def _shown(name: str) -> dict:
+    return forms.shown(SECTION, name)
+
+
 def _seed(cfg: RunConfig) -> None:
     """Put the configuration's hyperparameters into the widgets when it changed elsewhere."""
-    values = {name: getattr(cfg.train, name) for name in TRAIN_FIELDS}
-    values["augment"] = cfg.data.augment
+    t = cfg.train
+    values = {name: getattr(t, name) for name in TRAIN_FIELDS}
+    values.update(epochs=int(t.epochs), batch_size=int(t.batch_size), seed=int(t.seed),
+                  lr=float(t.lr), warmup=float(t.warmup), weight_decay=float(t.weight_decay),
+                  augment=cfg.data.augment)
     forms.seed_widgets(SECTION, values)
 
 
@@ -67,20 +74,22 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
     _seed(cfg)
     with st.container(border=True):
         c1, c2, c3, c4 = st.columns(4)
-        c1.number_input("Epochs", min_value=1, max_value=10_000, step=1, key=_key("epochs"))
+        c1.number_input("Epochs", min_value=1, max_value=10_000, step=1, **_shown("epochs"))
         sizes = sorted({*BATCH_SIZES, int(st.session_state[_key("batch_size")])})
-        c2.selectbox("Batch size", sizes, key=_key("batch_size"))
-        c3.number_input("Learning rate", step=1e-3, format="%.4f", key=_key("lr"),
+        c2.selectbox("Batch size", sizes, **forms.shown_choice(SECTION, "batch_size", sizes))
+        c3.number_input("Learning rate", step=1e-3, format="%.4f", **_shown("lr"),
                         help="Adam and SGD take a positive rate up to 10.")
-        c4.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=_key("seed"))
+        c4.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, **_shown("seed"))
         c5, c6, c7, c8 = st.columns(4)
-        c5.selectbox("Optimizer", OPTIMIZERS, key=_key("optimizer"))
-        c6.selectbox("Learning-rate schedule", SCHEDULES, key=_key("schedule"))
-        c7.checkbox("Augment images", key=_key("augment"),
+        c5.selectbox("Optimizer", OPTIMIZERS, **forms.shown_choice(SECTION, "optimizer", OPTIMIZERS))
+        c6.selectbox("Learning-rate schedule", SCHEDULES,
+                     **forms.shown_choice(SECTION, "schedule", SCHEDULES))
+        c7.checkbox("Augment images", **_shown("augment"),
                     help="Small random shifts, rotations and stroke widths.")
         twin = c8.checkbox("Classical twin alongside", key=TWIN_KEY,
                            help="The same network with the circuit replaced by a classical "
-                                "layer of the same width, trained after it for comparison.")
+                                "layer of the same width, trained at the same time on the "
+                                "same data, epoch by epoch beside it, for comparison.")
         _recipe_expander(has_validation=cfg.data.val_fraction > 0)
         reason = None
         try:
@@ -96,7 +105,7 @@ def hyperparameter_form(cfg: RunConfig, *, running: bool) -> tuple[RunConfig, bo
             st.caption(f"Estimated memory about **{gib(estimate.total_bytes)}** (limit "
                        f"{gib(estimate.limit_bytes)}) · time roughly "
                        f"**{duration(estimate.train_seconds)}** on this machine"
-                       + (", plus the twin" if twin else "") + ".")
+                       + (", with the twin training alongside" if twin else "") + ".")
         if reason:
             st.error(reason)
         elif running:
@@ -118,24 +127,24 @@ def _recipe_expander(*, has_validation: bool) -> None:
                       "early stopping and the best validation epoch have nothing to go by."))
         left, middle, right = st.columns(3)
         left.number_input(
-            "Warm-up fraction", step=0.01, format="%.2f", key=_key("warmup"),
+            "Warm-up fraction", step=0.01, format="%.2f", **_shown("warmup"),
             disabled=st.session_state[_key("schedule")] != "warmup_cosine",
             help="The share of the steps over which the rate ramps up linearly before the "
                  "cosine (warmup_cosine schedule only); 0.05 guards Adam's first steps.")
         middle.number_input(
-            "Weight decay", step=1e-4, format="%g", key=_key("weight_decay"),
+            "Weight decay", step=1e-4, format="%g", **_shown("weight_decay"),
             help="Pulls the classical weights towards 0 at every step; 0 (the default) is off.")
         middle.checkbox(
-            "Decay the circuit's angles too", key=_key("decay_angles"),
+            "Decay the circuit's angles too", **_shown("decay_angles"),
             disabled=not st.session_state[_key("weight_decay")],
             help="Off by default: an angle is periodic, so pulling it towards 0 means nothing.")
         right.number_input(
-            "Early-stopping patience", min_value=0, step=1, key=_key("patience"),
+            "Early-stopping patience", min_value=0, step=1, **_shown("patience"),
             placeholder="never",
             help="Stop after this many epochs without a better validation accuracy; blank or "
                  "0 never stops early (the default). Needs a validation split (Data page).")
         right.checkbox(
-            "Test the best validation epoch's weights", key=_key("restore_best"),
+            "Test the best validation epoch's weights", **_shown("restore_best"),
             help="Off by default: on digits' 144 validation images the pick is noise and the "
                  "last, annealed weights tested 1.5 points better; use it with large "
                  "validation splits.")
@@ -164,11 +173,12 @@ def _controls(job: TrainingJob, snap: JobSnapshot) -> None:
 
 
 def _progress(snap: JobSnapshot) -> None:
-    q = snap.quantum
-    text = f"epoch {q.epoch} of {q.epochs} · step {q.step} of {q.total_steps or '?'}"
-    if snap.twin is not None and q.done:
-        text = (f"classical twin · epoch {snap.twin.epoch} of {snap.twin.epochs} · "
-                f"step {snap.twin.step} of {snap.twin.total_steps or '?'}")
+    """One bar for the job; its text gives each model's epoch and step (they train together)."""
+    parts = [f"epoch {p.epoch} of {p.epochs} · step {p.step} of {p.total_steps or '?'}"
+             for p in snap.models()]
+    text = parts[0]
+    if snap.twin is not None:
+        text = f"quantum {parts[0]} — classical twin {parts[1]}"
     if snap.eta_seconds is not None:
         text += f" · about {duration(snap.eta_seconds)} left"
     st.progress(snap.fraction, text=text)

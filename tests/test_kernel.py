@@ -90,11 +90,18 @@ def test_float32_kernel_agrees_with_float64() -> None:
 def test_kernel_is_used_only_where_it_applies() -> None:
     reupload = QuantumLayer(CircuitConfig(n_qubits=4, layers=2, reupload=True))
     assert reupload._fused is not None and reupload._fused.kernel is None
-    for n in (2, 8, 12):
+    for n in (2, 8, 12, 14, 16):
         assert QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused.kernel is not None
+    wide = QuantumLayer(CircuitConfig(n_qubits=14, layers=2, reupload=True))
+    assert wide._fused is None  # the NumPy path stops at 12 qubits; the engine runs it
+    assert QuantumLayer(CircuitConfig(n_qubits=17, layers=2))._fused is None
+    kernel16 = QuantumLayer(CircuitConfig(n_qubits=16, layers=2))._fused
+    assert kernel16.applies_to(torch.zeros(31, 16))  # below 2**21 amplitudes: one thread
+    assert not kernel16.applies_to(torch.zeros(32, 16))  # from there the engine's threads
 
 
-@pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500)])
+@pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500), (14, 3),
+                                      (16, 2)])
 def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> None:
     layer = _layer(dict(n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
                         entanglement="circular", measurement="z"))

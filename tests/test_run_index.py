@@ -39,3 +39,34 @@ def test_removed_and_copied_folders_follow_the_disk(tmp_path: Path) -> None:
     assert {r.id for r in store.list()} == {first.name, "copy"}
     shutil.rmtree(first)
     assert [r.id for r in store.list()] == ["copy"]
+
+
+def test_two_threads_creating_the_first_runs_of_a_fresh_folder_both_succeed(tmp_path) -> None:
+    """A training job starts the quantum model and its twin at once (and several sessions
+    may press Start together): each creates a run
+    folder in a runs folder that may have no index yet. None may delete the index another
+    is building ("attempt to write a readonly database")."""
+    import threading
+
+    from hqnn_core.config import RunConfig
+    from hqnn_core.learning.runs import RunStore
+
+    for attempt in range(40):
+        root = tmp_path / f"runs{attempt}"
+        barrier = threading.Barrier(4)
+        made, errors = [], []
+
+        def create() -> None:
+            barrier.wait()
+            try:
+                made.append(RunStore(root).new_run_dir(RunConfig()))
+            except Exception as exc:  # collected and reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=create) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == [] and len(made) == 4, errors
+        assert {run.path for run in RunStore(root).list()} == {p.resolve() for p in made}

@@ -131,6 +131,14 @@ def test_finalists_are_chosen_on_their_seeds_mean_validation_never_on_test():
     one = [r for r in final if r.params == a]
     assert chosen(trials, one) == (best_row(trials), one)  # one finalist: the best trial
     assert chosen(trials, []) == (best_row(trials), [])
+    cut = [TrialRow("s1", a, "stopped", val_acc=0.97), TrialRow("s2", b, "stopped", val_acc=0.6),
+           TrialRow("e", c, "early-stopped", val_acc=0.99), TrialRow("d", {"x": 1}, "completed",
+                                                               val_acc=0.5)]
+    # the time budget cut every good trial short: they can still be finalists, ASHA's never
+    assert [r.trial_id for r in finalist_rows(cut, 3)] == ["d", "s1", "s2"]
+    assert [r.trial_id for r in finalist_rows(cut, 1)] == ["d"]
+    retrained = [TrialRow("g", a, "completed", seed=1, val_acc=0.98)]
+    assert chosen(cut, retrained)[0].trial_id == "s1"
 
 
 def test_finalists_must_be_a_positive_whole_number():

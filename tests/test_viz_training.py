@@ -37,6 +37,19 @@ def test_learning_curves_have_batch_and_epoch_series_per_label() -> None:
     assert len(colors) == 1 and colors != {t.line.color for t in by_name["classical twin train"]}
 
 
+def test_the_legend_of_the_learning_curves_stands_above_the_panels() -> None:
+    """Which colour is the quantum model and which its twin must be on screen with the
+    first row of panels (it used to hang below the last one, under the fold)."""
+    fig = learning_curves_figure({"quantum": HISTORY, "classical twin": HISTORY})
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yanchor == "bottom" and legend.y > 1
+    titles = [a.y for a in fig.layout.annotations]  # subplot titles, the top row at 1
+    assert legend.y > max(titles)
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert shown == ["quantum train", "quantum validation", "classical twin train",
+                     "classical twin validation"]
+
+
 def test_learning_curves_accept_fit_metrics_spelling() -> None:
     fit_style = {"batch": HISTORY["batches"], "epoch": HISTORY["epochs"]}
     fig = learning_curves_figure({"run": fit_style})

@@ -109,32 +109,34 @@ st.caption("Encoding loads the image features into qubits; the ansatz is what tr
            "the measurement is what the classical head reads.")
 
 controls = st.columns(4)
-controls[0].slider("Qubits", 1, MAX_QUBITS, key=forms.widget_key(SECTION, "n_qubits"))
-controls[0].number_input("Layers", 1, 50, key=forms.widget_key(SECTION, "layers"))
-controls[1].selectbox("Encoding", ENCODINGS, key=forms.widget_key(SECTION, "encoding"))
+controls[0].slider("Qubits", 1, MAX_QUBITS, **forms.shown(SECTION, "n_qubits"))
+controls[0].number_input("Layers", 1, 50, **forms.shown(SECTION, "layers"))
+controls[1].selectbox("Encoding", ENCODINGS, **forms.shown_choice(SECTION, "encoding", ENCODINGS))
 controls[1].selectbox("Rotation axis (angle encoding)", ROTATIONS,
-                      key=forms.widget_key(SECTION, "rotation"))
-controls[1].toggle("Trainable input scaling", key=forms.widget_key(SECTION, "input_scale"),
+                      **forms.shown_choice(SECTION, "rotation", ROTATIONS))
+controls[1].toggle("Trainable input scaling", **forms.shown(SECTION, "input_scale"),
                    disabled=forms.value(SECTION, "encoding") not in SCALED_ENCODINGS,
                    help="A trainable factor per feature multiplies each angle before it is "
                         "encoded (angle, dense_angle and iqp encodings): it sets the frequencies "
                         "the encoding can express (Schuld, Sweke & Meyer 2021). On by default; "
                         "it costs one parameter per feature and measured within noise on digits.")
-controls[2].selectbox("Ansatz", ANSATZE, key=forms.widget_key(SECTION, "ansatz"))
-controls[2].selectbox("Entanglement", ENTANGLEMENTS, key=forms.widget_key(SECTION, "entanglement"))
+controls[2].selectbox("Ansatz", ANSATZE, **forms.shown_choice(SECTION, "ansatz", ANSATZE))
+controls[2].selectbox("Entanglement", ENTANGLEMENTS,
+                      **forms.shown_choice(SECTION, "entanglement", ENTANGLEMENTS))
 controls[2].selectbox(
     "Weight initialisation", INITS, format_func=INIT_LABELS.get,
-    key=forms.widget_key(SECTION, "init"),
+    **forms.shown_choice(SECTION, "init", INITS),
     help="How the ansatz's angles start. uniform (the default); small angles trained about "
          "5 points worse (near 0 they barely move a Z readout). identity_blocks (Grant et al. "
          "2019) pairs each layer with its mirror image so the circuit starts as its encoding "
          "alone, but the mirrored CNOTs cancel the entangling gates for any angles: the circuit "
          "never entangles. It needs an even number of layers and no re-uploading.")
-controls[3].selectbox("Measurement", MEASUREMENTS, key=forms.widget_key(SECTION, "measurement"),
+controls[3].selectbox("Measurement", MEASUREMENTS,
+                      **forms.shown_choice(SECTION, "measurement", MEASUREMENTS),
                       help="z: ⟨Z⟩ per qubit; zz: also ⟨ZZ⟩ per entangled pair; "
                            "probs: all 2ⁿ basis-state probabilities.")
 controls[3].toggle("Re-upload the data before each layer",
-                   key=forms.widget_key(SECTION, "reupload"))
+                   **forms.shown(SECTION, "reupload"))
 
 try:
     circuit = CircuitConfig.from_dict({name: forms.value(SECTION, name)

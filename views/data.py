@@ -44,7 +44,7 @@ def use_root(path: str) -> None:
 
 def torchvision_root(name: str) -> str | None:
     """The folder a torchvision-layout dataset is read from (typed, or found offline)."""
-    typed = st.text_input("Data folder (torchvision layout)", key=ROOT_KEY,
+    typed = st.text_input("Data folder (torchvision layout)", **forms.shown(SECTION, "root"),
                           placeholder=f"{resolve_root(None)} (the default)",
                           help="A folder holding e.g. MNIST/raw/train-images-idx3-ubyte; "
                                "empty = the default data folder (HQNN_DATA_DIR).")
@@ -65,7 +65,7 @@ def folder_source() -> str | None:
         st.session_state[ROOT_KEY] = str(forms.save_upload(upload.name, upload.getvalue()))
         st.session_state[CLASSES_KEY] = []
     return st.text_input("…or a folder on this machine", placeholder="/path/to/images",
-                         key=ROOT_KEY) or None
+                         **forms.shown(SECTION, "root")) or None
 
 
 def show_dataset(data: DataConfig, info: dict, cfg: RunConfig) -> None:
@@ -126,7 +126,8 @@ left, right = st.columns([1, 2], gap="large")
 
 with left:
     name = st.selectbox("Dataset", DATASETS, format_func=dataset_title,
-                        on_change=select_all_classes, key=forms.widget_key(SECTION, "name"))
+                        on_change=select_all_classes,
+                        **forms.shown_choice(SECTION, "name", DATASETS))
     root = folder_source() if name == "folder" else (
         torchvision_root(name) if name != "digits" else None)
     info = dataset_info(name, root)
@@ -135,16 +136,17 @@ with left:
     chosen = [k for k in st.session_state.get(CLASSES_KEY, []) if k < n_classes]
     st.session_state[CLASSES_KEY] = chosen or list(range(n_classes))
     st.multiselect("Classes", list(range(n_classes)),
-                   format_func=lambda k: str(info["class_names"][k]), key=CLASSES_KEY)
+                   format_func=lambda k: str(info["class_names"][k]),
+                   **forms.shown(SECTION, "classes", "default"))
     sizes = st.columns(2)
     sizes[0].number_input("Training images (0 = all)", min_value=0, step=50,
-                          key=forms.widget_key(SECTION, "train_size"))
+                          **forms.shown(SECTION, "train_size"))
     sizes[1].number_input("Test images (0 = all)", min_value=0, step=50,
-                          key=forms.widget_key(SECTION, "test_size"))
+                          **forms.shown(SECTION, "test_size"))
     st.slider("Validation share of the training images", 0.0, 0.5, step=0.05,
-              key=forms.widget_key(SECTION, "val_fraction"))
+              **forms.shown(SECTION, "val_fraction"))
     if info["image_shape"][0] == 3 or name == "folder":
-        st.toggle("Grayscale", key=forms.widget_key(SECTION, "grayscale"))
+        st.toggle("Grayscale", **forms.shown(SECTION, "grayscale"))
 
 with right:
     classes = sorted(forms.value(SECTION, "classes"))

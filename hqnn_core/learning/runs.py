@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from contextlib import closing
@@ -34,6 +35,10 @@ from hqnn_core.errors import ConfigError, RunError
 from hqnn_core.learning.model import Classifier, build_model
 
 log = logging.getLogger(__name__)
+# One index rebuild at a time in this process: a rebuild starts by deleting the file, so two
+# threads creating the first runs of a fresh folder at once (a model and its twin, or two
+# sessions) deleted each other's new index ("attempt to write a readonly database").
+_REBUILDING = threading.RLock()
 
 INDEX_FILE = "index.sqlite"
 TAGS_FILE = "tags.json"
@@ -135,7 +140,9 @@ class RunStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             if not self.index_path.exists():
-                return self._rebuild_connection()
+                with _REBUILDING:
+                    if not self.index_path.exists():
+                        return self._rebuild_connection()
             conn = sqlite3.connect(self.index_path, timeout=10)
             conn.execute(_SCHEMA)
             _migrate(conn)
@@ -144,7 +151,8 @@ class RunStore:
         except sqlite3.DatabaseError:
             log.warning("Run index %s is corrupt; rebuilding it from the run folders",
                         self.index_path)
-            return self._rebuild_connection()
+            with _REBUILDING:
+                return self._rebuild_connection()
         except OSError as exc:
             raise RunError(f"Cannot use the runs folder {self.root}: {exc.strerror}.") from exc
 
@@ -159,7 +167,7 @@ class RunStore:
 
     def rebuild(self) -> int:
         """Recreate the index from the run folders; returns how many runs it holds."""
-        with closing(self._rebuild_connection()) as conn:
+        with _REBUILDING, closing(self._rebuild_connection()) as conn:
             return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
 
     def _sync(self, conn: sqlite3.Connection) -> None:

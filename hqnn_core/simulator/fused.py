@@ -3,8 +3,9 @@
 Shape: a product-state encoding (the same sequence of rx/ry/rz rotations on every qubit,
 angles affine in the inputs and weights) followed by rotation layers (one rotation sequence
 on every qubit; weight-only, or also reading the inputs as in data re-uploading) and
-CNOT-type permutations, read out in the Z basis, on at most ``MAX_QUBITS`` qubits, on the
-CPU.
+CNOT-type permutations, read out in the Z basis, on the CPU: at most ``KERNEL_MAX_QUBITS``
+qubits without re-uploading layers (they run in ``kernel``'s compiled loops), at most
+``MAX_QUBITS`` with them.
 
 At these sizes a training step costs per-operation overhead, not arithmetic, so the whole
 layer (angles, states, readout and all gradients) is one autograd Function whose forward
@@ -48,7 +49,9 @@ from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, k
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
 
-MAX_QUBITS = 12
+MAX_QUBITS = 12  # the NumPy path (re-uploading layers)
+KERNEL_MAX_QUBITS = 16  # the compiled kernel (no re-uploading): 2.0-3.8x the one-thread
+# torch engine at 13-16 qubits (batch 16-64, layer forward + backward, one process alternating)
 # Circuits without re-uploading layers run through the compiled loops of ``kernel`` (SIMD
 # over the batch): faster than the NumPy path's BLAS blocks at every size and batch it was
 # measured at, 2-12 qubits x batch 1-256 (benchmarks/bench_kernel.py: 1.7-3.8x, parity at
@@ -102,7 +105,8 @@ class ApplyLayer:
 def fused_plan(compiled: CompiledCircuit, n_steps: int) -> list[object] | None:
     """The steps after the encoding if the fused path applies, else None."""
     steps, n = compiled.steps[:n_steps], compiled.n_qubits
-    if n > MAX_QUBITS or len(steps) < 2:
+    reuploading = any(isinstance(s, LocalStep) and s.batched for s in steps[1:])
+    if n > (MAX_QUBITS if reuploading else KERNEL_MAX_QUBITS) or len(steps) < 2:
         return None
     first, rest = steps[0], steps[1:]
     if not (isinstance(first, LocalStep) and first.batched and rotation_sequence(first, n)):

@@ -20,7 +20,7 @@ per qubit and layer:
 Compiled on first use and cached on disk (``cache=True``); single-threaded, which is what
 these sizes want (see ``threads``), and without the GIL (other Python threads, such as the
 studio's server, run meanwhile). ``fused.FusedPath`` uses it for every fused circuit
-without re-uploading layers (up to ``fused.MAX_QUBITS`` qubits); tests compare it with the
+without re-uploading layers (up to ``fused.KERNEL_MAX_QUBITS`` qubits); tests compare it with the
 NumPy path and the torch engine.
 """
 

@@ -84,14 +84,17 @@ def _rank(r: TrialRow) -> tuple[float, float, float]:
 
 
 def finalist_rows(rows: Iterable[TrialRow], n: int) -> list[TrialRow]:
-    """The ``n`` best completed trials with distinct parameters, best first."""
+    """The ``n`` best trials with distinct parameters, best first: completed trials, then, if
+    fewer than ``n`` completed, trials the time budget stopped (ranked by their last
+    validation accuracy; their retraining on the seeds decides). ASHA's early-stopped
+    trials are never finalists."""
+    rows = list(rows)
     out: list[TrialRow] = []
-    for r in sorted((r for r in rows if r.status == "completed" and r.val_acc is not None),
-                    key=_rank, reverse=True):
-        if all(r.params != o.params for o in out):
-            out.append(r)
-        if len(out) == n:
-            break
+    for status in ("completed", "stopped"):
+        for r in sorted((r for r in rows if r.status == status and r.val_acc is not None),
+                        key=_rank, reverse=True):
+            if len(out) < n and all(r.params != o.params for o in out):
+                out.append(r)
     return out
 
 
@@ -125,16 +128,16 @@ def chosen(trials: Sequence[TrialRow], final: Sequence[TrialRow]
            ) -> tuple[TrialRow | None, list[TrialRow]]:
     """The selected configuration (its search row) and its rows of the final re-training.
 
-    With one configuration retrained, that is :func:`best_row` and every final row; with
-    several finalists, the one whose seeds have the best mean validation accuracy (ties: the
-    lower mean validation loss). Test accuracy plays no part.
+    Before any re-training, :func:`best_row`; then the retrained configuration whose seeds
+    have the best mean validation accuracy (ties: the lower mean validation loss). Test
+    accuracy plays no part.
     """
     scores = finalist_scores(final)
-    if len(scores) <= 1:
+    if not scores:
         return best_row(trials), list(final)
     params = scores[0]["params"]
-    rows = [r for r in trials if r.params == params and r.status == "completed"]
-    return (best_row(rows) or best_row(trials)), [r for r in final if r.params == params]
+    rows = [r for r in trials if r.params == params and r.val_acc is not None]
+    return (max(rows, key=_rank) if rows else None), [r for r in final if r.params == params]
 
 
 def best_so_far(rows: Sequence[TrialRow]) -> list[tuple[int, float]]:

@@ -45,7 +45,8 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
     """Loss and accuracy per batch (top row) and per epoch (bottom row) for each label.
 
     Per-epoch panels draw training as solid lines and validation as dashed lines; each
-    label (e.g. "quantum", "classical twin") keeps one colour across all four panels.
+    label (e.g. "quantum", "classical twin") keeps one colour across all four panels. The
+    legend stands above the panels, so it is on screen with the first row.
     """
     fig = make_subplots(rows=2, cols=2, shared_xaxes=False, vertical_spacing=0.22,
                         horizontal_spacing=0.08,
@@ -71,8 +72,8 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
     fig.update_xaxes(title_text="epoch", dtick=1, row=2)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], row=2, col=2)
-    fig.update_layout(height=560, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.12))
+    fig.update_layout(height=580, margin=dict(l=10, r=10, t=70, b=10),  # legend on top: it
+                      legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0))  # is in view
     return fig
 
 
