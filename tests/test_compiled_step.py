@@ -220,3 +220,25 @@ def test_bad_batches_change_nothing() -> None:
             step(bad_x, bad_y)
         _one_sentence(error)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+
+
+def test_resuming_from_a_state_dict_continues_the_same_training() -> None:
+    """Checkpoint after compiled steps, load into a fresh model and optimizer (new state
+    tensors: the step adopts them), continue compiled; the torch loop throughout agrees."""
+    model = _model(4, "z", "tanh", torch.float64)
+    ref = _reference(model)
+    opt, ref_opt = _optimizers("adam", model, ref)
+    data = _data(12, torch.float64)
+    step = compile_step(model, opt)
+    for x, y in data[:3]:
+        step(x, y)
+        _torch_step(ref, ref_opt, x, y)
+    resumed = _model(4, "z", "tanh", torch.float64)
+    resumed.load_state_dict(copy.deepcopy(model.state_dict()))
+    resumed_opt = _optimizers("adam", resumed, ref)[0]
+    resumed_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    step = compile_step(resumed, resumed_opt)
+    for x, y in data[3:]:
+        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-12)
+    _assert_same(resumed, ref, 1e-10)
+    assert float(resumed_opt.state_dict()["state"][0]["step"]) == len(data)
