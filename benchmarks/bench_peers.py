@@ -61,7 +61,7 @@ def frameworks() -> list[Framework]:
     return [
         Framework("hqnn", here, probe, True, 20, {"MODE": "scoped"}),
         Framework("hqnn-compiled", here, probe, True, 16, {"MODE": "compiled"}),
-        Framework("hqnn-step", here, probe, True, 12, {"MODE": "step"}),
+        Framework("hqnn-step", here, probe, True, 16, {"MODE": "step"}),
         Framework("hqnn-eager", here, probe, True, 16, {"MODE": "eager"}),
         Framework("tc-jax", venv, peers / "tc-jax.py", False, 16),
         Framework("pl-jax-vmap", venv, peers / "pl-jax-vmap.py", False, 16),

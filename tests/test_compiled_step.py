@@ -94,6 +94,7 @@ def _optimizers(kind: str, model: torch.nn.Module, ref: torch.nn.Module
     (4, "zz", "tanh", "adam_groups", 37, True),
     (8, "z", "relu", "adamw", 32, True),
     (8, "zz", None, "sgd", 9, False),
+    (14, "z", None, "adam", 3, False),  # the kernel runs up to 16 qubits
 ])
 def test_float64_matches_the_torch_loop(n: int, measurement: str, hidden: str | None,
                                         opt_kind: str, batch: int, scale: bool) -> None:
