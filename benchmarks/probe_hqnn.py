@@ -12,6 +12,7 @@ Environment: ``NS`` (qubit counts, "4,8"), ``BATCH`` (32), ``BUDGET`` (seconds p
   scoped    the same loop inside ``thread_scope(threads_for(n, batch))`` with
             ``Adam(fused=True)``: the README's fastest way
   compiled  scoped, with ``torch.compile`` of the model and of the (foreach) Adam step
+  step      ``hqnn_core.compile_step``: forward, loss, backward and Adam in one compiled call
 Prints ``hqnn-<mode> n=<n>: <samples/s> samples/s [steps, peak RSS, max |<Z> - Statevector|]``.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from hqnn_core import CircuitConfig, QuantumLayer, thread_scope, threads_for
+from hqnn_core import CircuitConfig, QuantumLayer, compile_step, thread_scope, threads_for
 
 MODE = os.environ.get("MODE", "scoped")
 BATCH = int(os.environ.get("BATCH", "32"))
@@ -64,11 +65,15 @@ def run(n: int, x: torch.Tensor, y: torch.Tensor) -> None:
     if MODE == "compiled":
         forward, opt_step = torch.compile(model), torch.compile(opt.step)
     batches = [(x[k:k + BATCH], y[k:k + BATCH]) for k in range(0, len(x) - BATCH + 1, BATCH)]
-    scope = (contextlib.nullcontext() if MODE == "eager"
+    scope = (contextlib.nullcontext() if MODE in ("eager", "step")
              else thread_scope(threads_for(n, BATCH)))
+    compiled = compile_step(model, opt) if MODE == "step" else None
 
     def step(k: int) -> None:
         xb, yb = batches[k % len(batches)]
+        if compiled is not None:
+            compiled(xb, yb)
+            return
         opt.zero_grad()
         loss = loss_fn(forward(xb), yb)
         loss.backward()

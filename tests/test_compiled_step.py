@@ -94,6 +94,7 @@ def _optimizers(kind: str, model: torch.nn.Module, ref: torch.nn.Module
     (4, "zz", "tanh", "adam_groups", 37, True),
     (8, "z", "relu", "adamw", 32, True),
     (8, "zz", None, "sgd", 9, False),
+    (14, "z", None, "adam", 3, False),  # the kernel runs up to 16 qubits
 ])
 def test_float64_matches_the_torch_loop(n: int, measurement: str, hidden: str | None,
                                         opt_kind: str, batch: int, scale: bool) -> None:
@@ -220,3 +221,25 @@ def test_bad_batches_change_nothing() -> None:
             step(bad_x, bad_y)
         _one_sentence(error)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+
+
+def test_resuming_from_a_state_dict_continues_the_same_training() -> None:
+    """Checkpoint after compiled steps, load into a fresh model and optimizer (new state
+    tensors: the step adopts them), continue compiled; the torch loop throughout agrees."""
+    model = _model(4, "z", "tanh", torch.float64)
+    ref = _reference(model)
+    opt, ref_opt = _optimizers("adam", model, ref)
+    data = _data(12, torch.float64)
+    step = compile_step(model, opt)
+    for x, y in data[:3]:
+        step(x, y)
+        _torch_step(ref, ref_opt, x, y)
+    resumed = _model(4, "z", "tanh", torch.float64)
+    resumed.load_state_dict(copy.deepcopy(model.state_dict()))
+    resumed_opt = _optimizers("adam", resumed, ref)[0]
+    resumed_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    step = compile_step(resumed, resumed_opt)
+    for x, y in data[3:]:
+        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-12)
+    _assert_same(resumed, ref, 1e-10)
+    assert float(resumed_opt.state_dict()["state"][0]["step"]) == len(data)

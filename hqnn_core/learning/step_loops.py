@@ -143,9 +143,9 @@ def _update(kind: int, params: List, grads: List, first: List, second: List,
 
 @numba.njit(cache=True, nogil=True)
 def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, params: List,
-               grads: List, first: List, second: List, steps: np.ndarray, kind: int, hyper: np.ndarray,
-               e_const: np.ndarray, e_in: np.ndarray, e_w: np.ndarray, l_const: np.ndarray,
-               l_w: np.ndarray, enc_kinds: np.ndarray, lay_kinds: np.ndarray,
+               grads: List, first: List, second: List, steps: np.ndarray, kind: int,
+               hyper: np.ndarray, e_const: np.ndarray, e_in: np.ndarray, e_w: np.ndarray,
+               l_const: np.ndarray, l_w: np.ndarray, enc_kinds: np.ndarray, lay_kinds: np.ndarray,
                lay_depths: np.ndarray, q_ops: np.ndarray, perms: np.ndarray,
                inverses: np.ndarray, index: np.ndarray, value: np.ndarray, n_outputs: int,
                mats: np.ndarray, state: np.ndarray) -> float:
