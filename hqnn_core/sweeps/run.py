@@ -223,7 +223,7 @@ class _TrackerCallback:
         if result.get("invalid"):
             changes.update(status="invalid", error=result["invalid"])
         elif result.get("finished"):
-            changes["status"] = "completed"
+            changes.update(status="completed", ended=time.time())
         self.tracker.update(trial.trial_id, self.stage, force=bool(result.get("finished")),
                             **changes)
 
@@ -234,8 +234,8 @@ class _TrackerCallback:
             budget = self.tracker.budget_s
             over = budget is not None and self.tracker.snapshot().elapsed >= budget - 1
             status = "stopped" if over else "early-stopped"
-        self.tracker.update(trial.trial_id, self.stage, force=True, status=status,
-                            ended=time.time())
+        ended = row.ended if row and row.ended is not None and status == row.status else time.time()
+        self.tracker.update(trial.trial_id, self.stage, force=True, status=status, ended=ended)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.tracker.update(trial.trial_id, self.stage, force=True, status="failed",
