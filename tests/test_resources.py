@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 
 import pytest
+import torch
 
 from hqnn_core.config import CircuitConfig, DataConfig, RunConfig, TrainConfig
 from hqnn_core.errors import ResourceError
@@ -67,3 +68,33 @@ def test_sample_count_follows_the_class_subset() -> None:
     cfg = RunConfig(data=DataConfig(name="mnist", classes=(0, 1)))
     assert resources.train_samples(cfg) == 12_000
     assert resources.train_samples(RunConfig(data=DataConfig(train_size=300))) == 300
+
+
+@pytest.mark.parametrize("circuit,batch", [
+    (CircuitConfig(n_qubits=6), 32),
+    (CircuitConfig(n_qubits=6, encoding="dense_angle", ansatz="strongly_entangling"), 32),
+    (CircuitConfig(n_qubits=6, encoding="basis", ansatz="real_amplitudes"), 32),
+    (CircuitConfig(n_qubits=6, reupload=True), 32),
+    (CircuitConfig(n_qubits=6, encoding="amplitude"), 32),
+    (CircuitConfig(n_qubits=6, encoding="iqp", ansatz="efficient_su2"), 32),
+    (CircuitConfig(n_qubits=14), 256),  # 2**22 amplitudes: past the kernel's one-thread size
+])
+def test_the_time_estimate_knows_the_path_the_layer_takes(circuit, batch) -> None:
+    """``simulation_path`` (a pure function of the config) names the path the built layer
+    really routes a CPU batch of that size to."""
+    layer = QuantumLayer(circuit)
+    fused = layer._fused
+    inputs = torch.zeros(batch, layer.n_features)
+    if fused is None or not fused.applies_to(inputs):
+        actual = "engine"
+    else:
+        actual = "kernel" if fused.kernel is not None else "numpy"
+    assert resources.simulation_path(circuit, batch) == actual
+
+
+def test_the_time_estimate_grows_with_the_work() -> None:
+    small = resources.estimate(RunConfig(circuit=CircuitConfig(n_qubits=4)))
+    big = resources.estimate(RunConfig(circuit=CircuitConfig(n_qubits=14)))
+    longer = resources.estimate(RunConfig(train=TrainConfig(epochs=60)))
+    assert small.train_seconds < resources.estimate(RunConfig()).train_seconds < big.train_seconds
+    assert longer.train_seconds > resources.estimate(RunConfig()).train_seconds

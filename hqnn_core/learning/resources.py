@@ -8,8 +8,12 @@ Pure functions of the configuration (nothing is built or allocated). The dominan
   amplitude encoding ``G ~ I ~ 2**n``, so 16 qubits would need ~100 GiB.
 * **Engine**: the statevectors of one batch, ``batch x 2**n x (2 x steps + 4)`` complex
   numbers, the same bound ``QuantumLayer`` enforces with ``HQNN_MAX_STATE_BYTES``.
-* **Time**: a rough pace of ``2**n x steps`` amplitude updates per sample and batch, measured
-  on a 2-core machine; it is shown as an order of magnitude, never promised.
+* **Time**: a fixed setup, then per batch a cost that depends on the simulation path the
+  layer will take (``simulation_path``: the compiled kernel, the NumPy fused path for
+  re-uploading layers, or the general engine) plus ``2**n x steps`` amplitude updates per
+  sample. The constants were measured with ``fit`` on a 2-core machine
+  (``benchmarks/estimate_check.py`` prints estimate against measured time for a range of
+  configurations); the figure is shown as an order of magnitude, never promised.
 
 ``check(cfg)`` raises ``ResourceError`` (one sentence naming the limit) when the estimate is
 over ``HQNN_MAX_MEMORY_BYTES`` (default 8 GiB, the default of ``HQNN_MAX_STATE_BYTES``).
@@ -25,12 +29,19 @@ from hqnn_core.circuits.ansatz import n_weight_parameters
 from hqnn_core.circuits.encodings import n_input_parameters
 from hqnn_core.config import CircuitConfig, RunConfig
 from hqnn_core.errors import ResourceError
+from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS, MAX_QUBITS
+from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
 
 DEFAULT_LIMIT_BYTES = 8 * 2**30
 CONSTRUCTION_COPIES = 3  # the angle map is held as numpy, torch and plan copies at setup
 FIXED_BYTES = 400 * 2**20  # interpreter, torch, qiskit and the data, measured ~350 MiB
-SECONDS_PER_AMPLITUDE_STEP = 1.5e-6  # forward + backward, per sample (measured, 2 cores)
-SECONDS_PER_BATCH = 0.01  # optimiser step, front, head, bookkeeping
+SETUP_SECONDS = 2.0  # data, layer construction, the kernel's load; first batches
+# Per batch of training (forward, backward, optimiser step), measured with `fit` at batch 32
+# on 2 cores: seconds of fixed work and seconds per amplitude update per sample.
+BATCH_SECONDS = {"kernel": 2e-3, "numpy": 6e-3, "engine": 8e-3, "classical": 1.5e-3}
+AMPLITUDE_SECONDS = {"kernel": 1.2e-8, "numpy": 2e-8, "engine": 1.5e-8}
+CNN_BATCH_SECONDS = 3.5e-3  # the convolutional front's share of a batch
+EVAL_SHARE = 0.1  # validation and test passes, relative to the training batches
 POOL_SIZES = {"digits": 1438, "mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000,
               "folder": 1_000}
 
@@ -67,6 +78,18 @@ def engine_steps(circuit: CircuitConfig) -> int:
     return encodings + 2 * circuit.layers + 1
 
 
+def simulation_path(circuit: CircuitConfig, batch: int) -> str:
+    """The path a ``QuantumLayer`` of this circuit takes for a CPU batch of ``batch`` inputs:
+    ``"kernel"`` (compiled, product-state encodings without re-uploading), ``"numpy"`` (the
+    fused path of re-uploading layers) or ``"engine"`` (everything else)."""
+    if circuit.encoding in ("amplitude", "iqp"):
+        return "engine"
+    if circuit.reupload:
+        return "numpy" if circuit.n_qubits <= MAX_QUBITS else "engine"
+    fits = circuit.n_qubits <= KERNEL_MAX_QUBITS and batch * 2**circuit.n_qubits < PARALLEL_AMPLITUDES
+    return "kernel" if fits else "engine"
+
+
 def construction_bytes(circuit: CircuitConfig) -> int:
     """Bytes the exact engine needs to set up this circuit's angle map."""
     inputs, weights = n_input_parameters(circuit), n_weight_parameters(circuit)
@@ -91,14 +114,19 @@ def estimate(cfg: RunConfig) -> Estimate:
     """The memory and rough time of training ``cfg`` (classical models cost no circuit)."""
     limit = memory_limit()
     samples = train_samples(cfg)
+    batch = min(cfg.train.batch_size, samples)
     batches = math.ceil(samples / cfg.train.batch_size) * cfg.train.epochs
+    front = CNN_BATCH_SECONDS if cfg.model.front == "cnn" else 0.0
     if cfg.model.kind == "classical":
-        return Estimate(0, 0, batches * SECONDS_PER_BATCH, limit)
+        per_batch = BATCH_SECONDS["classical"] + front
+        return Estimate(0, 0, SETUP_SECONDS + (1 + EVAL_SHARE) * batches * per_batch, limit)
     c = cfg.circuit
-    per_sample = SECONDS_PER_AMPLITUDE_STEP * 2**c.n_qubits * engine_steps(c)
-    seconds = samples * cfg.train.epochs * per_sample + batches * SECONDS_PER_BATCH
-    return Estimate(construction_bytes(c), batch_bytes(c, min(cfg.train.batch_size, samples)),
-                    seconds, limit)
+    path = simulation_path(c, batch)
+    steps = engine_steps(c) + (c.n_qubits - 1 if c.encoding == "amplitude" else 0)  # its tree
+    per_batch = (BATCH_SECONDS[path] + front
+                 + AMPLITUDE_SECONDS[path] * batch * 2**c.n_qubits * steps)
+    seconds = SETUP_SECONDS + (1 + EVAL_SHARE) * batches * per_batch
+    return Estimate(construction_bytes(c), batch_bytes(c, batch), seconds, limit)
 
 
 def gib(n_bytes: float) -> str:

@@ -246,7 +246,7 @@ def _fit(cfg: RunConfig, run_dir: str | Path | None, callbacks: list[Callback],
         if run_dir is None:
             return
         save_checkpoint(run_dir / CHECKPOINT_FILE, model, optimizer, ckpt)
-        atomic_write_json(run_dir / METRICS_FILE, base_metrics(status))
+        atomic_write_json(run_dir / METRICS_FILE, base_metrics(status), compact=True)
         emit("checkpoint", message=str(run_dir / CHECKPOINT_FILE))
 
     threads = model_threads(model, t.batch_size)

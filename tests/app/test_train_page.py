@@ -197,9 +197,10 @@ def test_both_maps_stand_side_by_side_and_move_together_while_the_models_train(
         waiting = [c.value for c in at.caption if "appears here" in c.value]
         return charts + [["waiting", w.split("'s map")[0]] for w in waiting]
 
-    mid = next(s for s in snaps  # both under way, neither finished
+    mid = next(s for s in snaps  # both under way with a map of epoch 1, neither finished
                if s.quantum.epochs_history and s.twin.epochs_history and
-               not (s.quantum.done or s.twin.done))
+               not (s.quantum.done or s.twin.done) and len(s.maps) == 2
+               and all(frames and frames[-1].epoch == 1 for frames in s.maps.values()))
     assert columns(mid) == [["quantum", "epoch 1"], ["classical twin", "epoch 1"]]
     starting = replace(mid, maps={"quantum": mid.maps["quantum"]})  # the twin's map to come
     assert columns(starting) == [["quantum", "epoch 1"], ["waiting", "The classical twin"]]
