@@ -5,16 +5,21 @@ own: hqnn's probe here, the peers' probes and virtualenvs from ``../shared/peers
 ``env.sh`` builds them under ``~/.cache/hqnn-peers``; a peer whose virtualenv is missing is
 skipped and named), and ``peers/pl_torch.py`` (PennyLane's ``TorchLayer``) in that
 virtualenv. Frameworks take turns (each round runs every framework once at all
-sizes), first on the machine as it is ("quiet"), then with one spinning process beside
-("loaded"); medians over ``--rounds``. Prints samples/s, hqnn against the fastest peer per
-size, the eager loop against each torch-based peer, and what load costs each framework.
+sizes), each one's turn on the machine as it is ("quiet") followed at once by one with a
+spinning process beside ("loaded"); medians over ``--rounds``. Each turn also prints the
+share of a core its process got (CPU / wall seconds): a one-thread framework that loses
+under load while its share falls was short of CPU, not slowed by its own threads. Prints
+samples/s, hqnn against the fastest peer per size, the eager loop against each torch-based
+peer, and what load costs each framework.
 
-``--curve`` instead measures the cost curve (training samples/s and peak memory, one fresh
-process per point) from 4 to 20 qubits and against the batch size at 8 and 16 qubits, and
-draws ``docs/cost_curve.png``.
+``--curve`` instead measures the cost curve, quiet (training samples/s and peak memory, one
+fresh process per point): hqnn's compiled step (``hqnn-step``, up to 16 qubits) and its
+scoped eager loop (``hqnn``, up to 20) from 4 to 20 qubits, tc-JAX and PennyLane-JAX at 4, 8,
+12 and 16, and both hqnn ways against the batch size at 8 and 16 qubits; it draws
+``docs/cost_curve.png`` (``--plot``). About 15-20 minutes on 2 quiet cores at ``--seconds 2``.
 
     python benchmarks/bench_peers.py --qubits 4 8 12 16 --seconds 3 --rounds 1
-    python benchmarks/bench_peers.py --curve
+    python benchmarks/bench_peers.py --curve --seconds 2 --json docs/cost_curve.json
 Needs matplotlib for the plot (the ``bench`` extra).
 """
 
@@ -74,12 +79,24 @@ def frameworks() -> list[Framework]:
     ]
 
 
+@dataclass
+class Turn:
+    """One process's figures: {n: (samples/s, peak GiB)}, and the share of one core it got
+    over its lifetime (CPU seconds / wall seconds; a one-thread probe that gets less than
+    about 0.9 was short of CPU, whatever its own threads)."""
+
+    results: dict[int, tuple[float, float]]
+    cpu_share: float = 0.0
+    wall: float = 0.0
+
+
 def run(fw: Framework, qubits: list[int], seconds: float, extra: dict[str, str] | None = None,
-        timeout: float = 1800) -> dict[int, tuple[float, float]]:
-    """{n: (samples/s, peak GiB)} from one process of ``fw`` (peak from wait4 of the child)."""
+        timeout: float = 1800) -> Turn:
+    """One process of ``fw`` at ``qubits`` (peak memory and CPU time from wait4 of the child)."""
     ns = [n for n in qubits if n <= fw.max_qubits]
     if not ns:
-        return {}
+        return Turn({})
+    start = time.perf_counter()
     env = {**os.environ, "NS": ",".join(map(str, ns)), "BUDGET": str(seconds),
            "PYTHONPATH": str(ROOT), **fw.env, **(extra or {})}
     proc = subprocess.Popen([str(fw.python), str(fw.script)], env=env, text=True,
@@ -91,6 +108,7 @@ def run(fw: Framework, qubits: list[int], seconds: float, extra: dict[str, str] 
     timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak = usage.ru_maxrss / 2**20
+    wall = time.perf_counter() - start
     results = {}
     for line in out.splitlines():
         match = LINE.match(line)
@@ -98,7 +116,7 @@ def run(fw: Framework, qubits: list[int], seconds: float, extra: dict[str, str] 
             rss = RSS.search(line)
             results[int(match.group(2))] = (float(match.group(3)),
                                             float(rss.group(1)) if rss else peak)
-    return results
+    return Turn(results, (usage.ru_utime + usage.ru_stime) / wall, wall)
 
 
 class Spinner:
@@ -118,20 +136,20 @@ def compare(args: argparse.Namespace) -> dict:
     missing = [fw.name for fw in frameworks() if not fw.available()]
     if missing:
         print(f"skipped (no virtualenv or probe; see {PEERS_DIR / 'env.sh'}): {', '.join(missing)}")
-    results: dict[str, dict[str, dict[int, list[float]]]] = {}
-    for condition in ("quiet", "loaded"):
-        table = results.setdefault(condition, {})
-        for _ in range(args.rounds):
-            for fw in present:
+    results: dict[str, dict[str, dict[int, list[float]]]] = {"quiet": {}, "loaded": {}}
+    for _ in range(args.rounds):
+        for fw in present:
+            for condition in ("quiet", "loaded"):  # back to back, so drift hits both alike
                 if condition == "loaded":
                     with Spinner():
-                        got = run(fw, args.qubits, args.seconds)
+                        turn = run(fw, args.qubits, args.seconds)
                 else:
-                    got = run(fw, args.qubits, args.seconds)
-                for n, (sps, _) in got.items():
-                    table.setdefault(fw.name, {}).setdefault(n, []).append(sps)
+                    turn = run(fw, args.qubits, args.seconds)
+                for n, (sps, _) in turn.results.items():
+                    results[condition].setdefault(fw.name, {}).setdefault(n, []).append(sps)
                 print(f"  {condition} {fw.name}: " + ", ".join(
-                    f"{n}q {v[0]:.0f}" for n, v in sorted(got.items())), flush=True)
+                    f"{n}q {v[0]:.0f}" for n, v in sorted(turn.results.items()))
+                    + f"  [cpu share {turn.cpu_share:.2f}]", flush=True)
     medians = {c: {name: {n: statistics.median(v) for n, v in per.items()}
                    for name, per in table.items()} for c, table in results.items()}
     report(medians, present)
@@ -171,30 +189,34 @@ def report(medians: dict, present: list[Framework]) -> None:
                                              if n in q and n in lo))
 
 
+CURVE = ("hqnn-step", "hqnn", "tc-jax", "pl-jax-bcast")  # hqnn's fastest ways, the JAX peers
+BATCHES = {8: [8, 32, 128, 512, 1024], 16: [8, 32, 128]}  # the batch-size points per qubit count
+
+
 def curve(args: argparse.Namespace) -> dict:
+    """Samples/s and peak memory per point, one fresh process each, quiet; then the plot."""
     present = {fw.name: fw for fw in frameworks() if fw.available()}
     points: dict[str, dict[str, list]] = {}
-    for name in ("hqnn", "tc-jax", "pl-jax-bcast"):
-        if name not in present:
-            continue
-        for n in args.curve_qubits if name == "hqnn" else args.peer_qubits:
-            if n > present[name].max_qubits:
-                continue
-            extra = {"WARMUP": "1" if n >= 16 else "3"}
-            got = run(present[name], [n], args.seconds if n < 16 else 0.0, extra)
-            if n in got:
-                points.setdefault(name, {}).setdefault("qubits", []).append((n, *got[n]))
-                print(f"  {name} {n}q: {got[n][0]:.1f} samples/s, {got[n][1]:.2f} GiB", flush=True)
-    for n, batches in ((8, [8, 32, 128, 512, 1024]), (16, [8, 32, 128])):
-        for batch in batches:
-            got = run(present["hqnn"], [n], args.seconds if n < 16 else 0.0,
-                      {"BATCH": str(batch), "WARMUP": "1"})
-            if n in got:
-                points.setdefault("hqnn", {}).setdefault(f"batch{n}", []).append(
-                    (batch, *got[n]))
-                print(f"  hqnn {n}q batch {batch}: {got[n][0]:.1f} samples/s, "
-                      f"{got[n][1]:.2f} GiB", flush=True)
-    plot(points, ROOT / "docs" / "cost_curve.png")
+    started = time.perf_counter()
+
+    def point(name: str, n: int, key: str, x: int, extra: dict[str, str]) -> None:
+        turn = run(present[name], [n], args.seconds, extra)  # at least one timed step
+        if n in turn.results:
+            sps, gib = turn.results[n]
+            points.setdefault(name, {}).setdefault(key, []).append((x, sps, gib))
+            print(f"  {name} {n}q {key}: {sps:.1f} samples/s, {gib:.2f} GiB  [{turn.wall:.0f} s "
+                  f"wall, cpu share {turn.cpu_share:.2f}]", flush=True)
+
+    for name in (c for c in CURVE if c in present):
+        for n in args.curve_qubits if name.startswith("hqnn") else args.peer_qubits:
+            if n <= present[name].max_qubits:
+                point(name, n, "qubits", n, {"WARMUP": "1" if n >= 16 else "3"})
+    for name in (c for c in CURVE if c.startswith("hqnn") and c in present):
+        for n in args.batch_qubits:
+            for batch in BATCHES[n]:
+                point(name, n, f"batch{n}", batch, {"BATCH": str(batch), "WARMUP": "1"})
+    print(f"cost curve measured in {time.perf_counter() - started:.0f} s")
+    plot(points, args.plot)
     return points
 
 
@@ -210,11 +232,11 @@ def plot(points: dict, path: Path) -> None:
             n, sps, gib = zip(*series["qubits"])
             speed.semilogy(n, sps, "o-", label=name)
             memory.plot(n, gib, "o-", label=name)
-    for n in (8, 16):
-        rows = points.get("hqnn", {}).get(f"batch{n}")
-        if rows:
-            b, sps, _ = zip(*rows)
-            batch.loglog(b, sps, "o-", label=f"hqnn, {n} qubits")
+    for name, series in points.items():
+        for n, style in ((8, "o-"), (16, "s--")):
+            if f"batch{n}" in series:
+                b, sps, _ = zip(*series[f"batch{n}"])
+                batch.loglog(b, sps, style, label=f"{name}, {n} qubits")
     speed.set(xlabel="qubits", ylabel="training samples/s (batch 32)", title="Throughput")
     memory.set(xlabel="qubits", ylabel="peak process memory (GiB)", title="Memory")
     batch.set(xlabel="batch size", ylabel="training samples/s", title="Against batch size")
@@ -237,6 +259,10 @@ def main() -> None:
     parser.add_argument("--curve-qubits", type=int, nargs="+", default=list(range(4, 21, 2)))
     parser.add_argument("--peer-qubits", type=int, nargs="+", default=[4, 8, 12, 16],
                         help="the JAX peers' points on the cost curve")
+    parser.add_argument("--batch-qubits", type=int, nargs="*", default=sorted(BATCHES),
+                        choices=sorted(BATCHES), help="the cost curve's batch-size series")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "cost_curve.png",
+                        help="where --curve draws its figure")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = curve(args) if args.curve else compare(args)

@@ -9,7 +9,7 @@ Environment: ``NS`` (qubit counts, "4,8"), ``BATCH`` (32), ``BUDGET`` (seconds p
 ``WARMUP`` (untimed steps, 3), ``MODE``:
   eager     plain loop, torch's default Adam and the thread count as the process has it
             (``TORCH_THREADS``): what a user writes first
-  scoped    the same loop inside ``thread_scope(threads_for(n, batch))`` with
+  scoped    the same loop inside ``thread_scope(layer.threads(batch))`` with
             ``Adam(fused=True)``: the README's fastest way
   compiled  scoped, with ``torch.compile`` of the model and of the (foreach) Adam step
   step      ``hqnn_core.compile_step``: forward, loss, backward and Adam in one compiled call
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from hqnn_core import CircuitConfig, QuantumLayer, compile_step, thread_scope, threads_for
+from hqnn_core import CircuitConfig, QuantumLayer, compile_step, thread_scope
 
 MODE = os.environ.get("MODE", "scoped")
 BATCH = int(os.environ.get("BATCH", "32"))
@@ -66,7 +66,7 @@ def run(n: int, x: torch.Tensor, y: torch.Tensor) -> None:
         forward, opt_step = torch.compile(model), torch.compile(opt.step)
     batches = [(x[k:k + BATCH], y[k:k + BATCH]) for k in range(0, len(x) - BATCH + 1, BATCH)]
     scope = (contextlib.nullcontext() if MODE in ("eager", "step")
-             else thread_scope(threads_for(n, BATCH)))
+             else thread_scope(layer.threads(BATCH)))
     compiled = compile_step(model, opt) if MODE == "step" else None
 
     def step(k: int) -> None:

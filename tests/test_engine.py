@@ -19,7 +19,7 @@ from hqnn_core.config import ANSATZE, ENCODINGS, ENTANGLEMENTS, MEASUREMENTS
 from hqnn_core.simulator import gates
 from hqnn_core.simulator.compile import compile_circuit
 from hqnn_core.simulator.engine import StatevectorProgram
-from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
+from hqnn_core.simulator.fused import KERNEL_MAX_AMPLITUDES
 
 RNG = np.random.default_rng(7)
 ONE_QUBIT = {"rx": RXGate, "ry": RYGate, "rz": RZGate, "p": PhaseGate}
@@ -266,10 +266,10 @@ def test_fused_path_hands_large_batches_to_torch() -> None:
     layer = QuantumLayer(CircuitConfig(n_qubits=10, layers=2))
     assert layer._fused is not None
     assert layer._fused.applies_to(torch.zeros(32, 10))
-    assert not layer._fused.applies_to(torch.zeros(4096, 10))
-    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))  # the kernel: up to where the
-    assert small._fused.applies_to(torch.zeros(8192, 4))  # engine would take threads
-    assert not small._fused.applies_to(torch.zeros(PARALLEL_AMPLITUDES // 16, 4))
+    assert not layer._fused.applies_to(torch.zeros(8193, 10))  # above 2**23 amplitudes
+    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))  # the kernel: up to 2**23
+    assert small._fused.applies_to(torch.zeros(KERNEL_MAX_AMPLITUDES // 16, 4))  # amplitudes
+    assert not small._fused.applies_to(torch.zeros(KERNEL_MAX_AMPLITUDES // 16 + 1, 4))
     small._fused.kernel = None  # the NumPy path's limits
     assert small._fused.applies_to(torch.zeros(1024, 4))
     assert not small._fused.applies_to(torch.zeros(2048, 4))

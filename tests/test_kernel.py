@@ -96,16 +96,17 @@ def test_kernel_is_used_only_where_it_applies() -> None:
     assert wide._fused is None  # the NumPy path stops at 12 qubits; the engine runs it
     assert QuantumLayer(CircuitConfig(n_qubits=17, layers=2))._fused is None
     kernel16 = QuantumLayer(CircuitConfig(n_qubits=16, layers=2))._fused
-    assert kernel16.applies_to(torch.zeros(31, 16))  # below 2**21 amplitudes: one thread
-    assert not kernel16.applies_to(torch.zeros(32, 16))  # from there the engine's threads
+    assert kernel16.applies_to(torch.zeros(128, 16))  # up to 2**23 amplitudes: the kernel
+    assert not kernel16.applies_to(torch.zeros(129, 16))  # beyond, the engine's threads
 
 
 @pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500), (14, 3),
-                                      (16, 2)])
+                                      (16, 2), (12, 520)])  # 12 x 520: above 2**21 amplitudes
 def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> None:
     layer = _layer(dict(n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
                         entanglement="circular", measurement="z"))
     x = torch.rand(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(6)) * 3
+    assert layer._fused.applies_to(x)
     weight = torch.randn(batch, n, dtype=torch.float64)
     out, gx, gw = _outputs_and_grads(layer, x, weight)
     layer.use_fused = False

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from hqnn_core import CircuitConfig, QuantumLayer, RunConfig, fit
+from hqnn_core.learning.model import build_model
+from hqnn_core.learning.training import model_threads
 from hqnn_core.simulator import threads
 from hqnn_core.simulator.threads import thread_scope, threads_for
 
@@ -115,3 +117,16 @@ def test_fit_trains_on_one_thread_and_gives_the_callers_count_back(user_threads,
     assert inside and set(inside) == {1}
     assert set(in_callbacks) == {user_threads}
     assert torch.get_num_threads() == user_threads
+
+
+def test_circuits_in_the_one_thread_kernel_get_one_thread(user_threads, monkeypatch) -> None:
+    """16 qubits x batch 32 (2**21 amplitudes) runs in the kernel: no threads around it; the
+    same circuit with re-uploading (the torch engine) gets the idle cores."""
+    monkeypatch.setattr(threads, "idle_cores", lambda: 2)
+    for reupload, expected in ((False, 1), (True, 2)):
+        circuit = {"n_qubits": 16, "layers": 2, "reupload": reupload}
+        cfg = RunConfig.from_dict({"circuit": circuit})
+        model = build_model(cfg, n_classes=3, image_shape=(1, 4, 4))
+        assert model.quantum_layer.threads(32) == expected
+        assert model_threads(model, 32) == expected
+    assert threads_for(16, 32) == 2

@@ -244,6 +244,14 @@ class QuantumLayer(torch.nn.Module):
             return scoped(count, self._engine, inputs, self.weights)
         return self._engine(inputs, self.weights)
 
+    def threads(self, batch: int) -> int:
+        """hqnn's intra-op thread count around a CPU call on ``batch`` samples: 1 where the
+        single-threaded compiled kernel runs the circuit, else ``threads_for``."""
+        fused = self._fused if self._runner is None and self.use_fused else None
+        if fused is not None and fused.runs_kernel(batch):
+            return 1
+        return threads_for(self.n_qubits, batch)
+
     def _engine(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         state = self.program(inputs, weights, self._n_forward)
         probs = torch.view_as_real(state).square().sum(-1)  # (B, 2**n)

@@ -29,8 +29,7 @@ from hqnn_core.circuits.ansatz import n_weight_parameters
 from hqnn_core.circuits.encodings import n_input_parameters
 from hqnn_core.config import CircuitConfig, RunConfig
 from hqnn_core.errors import ResourceError
-from hqnn_core.simulator.fused import KERNEL_MAX_QUBITS, MAX_QUBITS
-from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
+from hqnn_core.simulator.fused import KERNEL_MAX_AMPLITUDES, KERNEL_MAX_QUBITS, MAX_QUBITS
 
 DEFAULT_LIMIT_BYTES = 8 * 2**30
 CONSTRUCTION_COPIES = 3  # the angle map is held as numpy, torch and plan copies at setup
@@ -86,7 +85,8 @@ def simulation_path(circuit: CircuitConfig, batch: int) -> str:
         return "engine"
     if circuit.reupload:
         return "numpy" if circuit.n_qubits <= MAX_QUBITS else "engine"
-    fits = circuit.n_qubits <= KERNEL_MAX_QUBITS and batch * 2**circuit.n_qubits < PARALLEL_AMPLITUDES
+    fits = (circuit.n_qubits <= KERNEL_MAX_QUBITS
+            and batch * 2**circuit.n_qubits <= KERNEL_MAX_AMPLITUDES)
     return "kernel" if fits else "engine"
 
 

@@ -47,7 +47,6 @@ from hqnn_core.simulator.expressions import ParsedAngles
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
-from hqnn_core.simulator.threads import PARALLEL_AMPLITUDES
 
 MAX_QUBITS = 12  # the NumPy path (re-uploading layers)
 KERNEL_MAX_QUBITS = 16  # the compiled kernel (no re-uploading): 2.0-3.8x the one-thread
@@ -56,12 +55,14 @@ KERNEL_MAX_QUBITS = 16  # the compiled kernel (no re-uploading): 2.0-3.8x the on
 # over the batch): faster than the NumPy path's BLAS blocks at every size and batch it was
 # measured at, 2-12 qubits x batch 1-256 (benchmarks/bench_kernel.py: 1.7-3.8x, parity at
 # 12 qubits x batch 1). The NumPy path remains for re-uploading layers.
-# The kernel beats the torch engine at every batch where the engine runs on one thread
-# (batch x 2**n < threads.PARALLEL_AMPLITUDES; 1.9-7x at 4-12 qubits, batch 128-8192, one
-# thread each), so kernel circuits take the fused path up to there. Without the kernel
+# The kernel (one thread) beats the torch engine at every batch measured, also where the
+# engine gets threads: 1.9-7x at 4-12 qubits x batch 128-8192; 1.8-3.5x against its one or two
+# threads at 2**21-2**23 amplitudes (14x128 .. 16x128, 12x1024, 8x16384; noisy machine), so
+# kernel circuits take the fused path up to KERNEL_MAX_AMPLITUDES per call. Without the kernel
 # (re-uploading), beyond these the torch engine is faster. Measured on 2 cores: the NumPy
 # path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers of
 # about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
+KERNEL_MAX_AMPLITUDES = 2**23  # batch x 2**n
 MAX_BATCH = 1024
 MAX_WORK = 2**19
 # Re-uploading layers build every sample's block derivatives: the fused path wins at batch
@@ -270,8 +271,12 @@ class FusedPath:
         if inputs.device.type != "cpu":
             return False
         if self.kernel is not None:
-            return batch * 2**self.n < PARALLEL_AMPLITUDES
+            return self.runs_kernel(batch)
         return batch <= self.max_batch and batch * self.work_per_sample <= MAX_WORK
+
+    def runs_kernel(self, batch: int) -> bool:
+        """Whether a CPU call on ``batch`` samples runs in the compiled (one-thread) kernel."""
+        return self.kernel is not None and batch * 2**self.n <= KERNEL_MAX_AMPLITUDES
 
     def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = False,
                 with_state: bool = True) -> tuple[np.ndarray, np.ndarray | None, Tables]:
