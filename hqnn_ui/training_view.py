@@ -1,8 +1,11 @@
 """Streamlit pieces of the Train page: the hyperparameter form, the live panel, results.
 
-The live panel is a fragment that re-runs every ``POLL_SECONDS`` while the job is
-active and reads only ``job.snapshot()``; when the job ends it re-runs the whole page
-once so polling stops and the results appear.
+The live panel is two fragments that read only ``job.snapshot()`` while the job is active:
+the status, Stop / Resume and the progress bar re-run every ``POLL_SECONDS``, the learning
+curves and maps every ``CHART_SECONDS``. Each chart redraw is a long task on the browser's
+main thread, so drawing them every second kept a click waiting behind the redraws; the
+status fragment is cheap, so Stop is taken at once. When the job ends the status fragment
+re-runs the whole page once so polling stops and the results appear.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hqnn_ui.maps_view import learning_map_view
 from hqnn_ui.job_controls import stop_resume_row
 
 POLL_SECONDS = 1.0
+CHART_SECONDS = 3.0
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
 GALLERY_COLUMNS = 8
 TILE_PIXELS = 64
@@ -151,17 +155,22 @@ def _recipe_expander(*, has_validation: bool) -> None:
 
 
 def live_panel(job: TrainingJob) -> None:
-    """Controls, progress and learning curves; polls while the job is active."""
+    """Controls and progress above the learning curves and maps; each polls while active."""
     active = job.snapshot().active
-    st.fragment(_panel, run_every=POLL_SECONDS if active else None)(job, active)
+    st.fragment(_status, run_every=POLL_SECONDS if active else None)(job, active)
+    st.fragment(_charts, run_every=CHART_SECONDS if active else None)(job)
 
 
-def _panel(job: TrainingJob, was_active: bool) -> None:
+def _status(job: TrainingJob, was_active: bool) -> None:
     snap = job.snapshot()
     if was_active and not snap.active:
         st.rerun()  # the whole page once more: stop polling, show the results
     _controls(job, snap)
     _progress(snap)
+
+
+def _charts(job: TrainingJob) -> None:
+    snap = job.snapshot()
     if snap.batches or snap.epochs:
         st.plotly_chart(learning_curves_figure(snap.histories()), key="learning_curves")
     learning_map_view(snap)

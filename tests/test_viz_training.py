@@ -65,6 +65,20 @@ def test_long_runs_draw_at_most_400_batch_points_per_series_as_means_of_runs() -
     assert len(fig.data[0].x) <= MAX_BATCH_POINTS and fig.data[0].x[-1] == 6150
 
 
+def test_long_runs_let_plotly_space_the_epoch_ticks() -> None:
+    """A tick per epoch made each live redraw of a 300-epoch run take seconds in Chromium."""
+    from hqnn_core.viz.training import MAX_EPOCH_TICKS
+
+    def epochs(n: int) -> dict:
+        return {"epochs": [{"epoch": e, "loss": 1.0, "acc": 0.5} for e in range(n)]}
+
+    short = learning_curves_figure({"quantum": epochs(MAX_EPOCH_TICKS)})
+    long = learning_curves_figure({"quantum": epochs(5), "twin": epochs(MAX_EPOCH_TICKS + 1)})
+    assert short.layout.xaxis3.dtick == 1 and short.layout.xaxis4.dtick == 1
+    assert long.layout.xaxis3.dtick is None and long.layout.xaxis4.dtick is None
+    assert long.layout.xaxis3.title.text == "epoch"
+
+
 def test_learning_curves_accept_fit_metrics_spelling() -> None:
     fit_style = {"batch": HISTORY["batches"], "epoch": HISTORY["epochs"]}
     fig = learning_curves_figure({"run": fit_style})

@@ -19,6 +19,10 @@ from plotly.subplots import make_subplots
 from hqnn_core.errors import ShapeError
 
 MAX_BATCH_POINTS = 400  # per series in the per-batch panels (see ``thinned``)
+# Up to this many epochs the epoch axes get a tick per epoch; beyond, Plotly's own spacing.
+# A tick per epoch made Plotly measure every label again on each redraw: 1.1 s at 100
+# epochs and 10 s at 300 in headless Chromium, so a long live run froze the page.
+MAX_EPOCH_TICKS = 20
 _PALETTE = ("#6d28d9", "#0f766e", "#b45309", "#be123c", "#1d4ed8", "#4d7c0f")
 
 
@@ -61,6 +65,7 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
     label (e.g. "quantum", "classical twin") keeps one colour across all four panels. The
     legend stands above the panels, so it is on screen with the first row.
     """
+    epochs_drawn = 0
     fig = make_subplots(rows=2, cols=2, shared_xaxes=False, vertical_spacing=0.22,
                         horizontal_spacing=0.08,
                         subplot_titles=("Loss per batch", "Accuracy per batch",
@@ -70,6 +75,7 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
         batches = list(history.get("batches") or history.get("batch") or [])
         epochs = [{**row, "epoch": row["epoch"] + 1} if "epoch" in row else row
                   for row in history.get("epochs") or history.get("epoch") or []]
+        epochs_drawn = max(epochs_drawn, len(epochs))
         for col, metric in ((1, "loss"), (2, "acc")):
             x, y = thinned(*_series(batches, "step", metric))
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{label} train",
@@ -82,7 +88,8 @@ def learning_curves_figure(histories: Mapping[str, Mapping[str, Any]]) -> go.Fig
                                          legendgroup=label, showlegend=col == 1,
                                          line=dict(color=color, dash=dash)), row=2, col=col)
     fig.update_xaxes(title_text="step", row=1)
-    fig.update_xaxes(title_text="epoch", dtick=1, row=2)
+    fig.update_xaxes(title_text="epoch", dtick=1 if epochs_drawn <= MAX_EPOCH_TICKS else None,
+                     row=2)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], row=2, col=2)
     fig.update_layout(height=580, margin=dict(l=10, r=10, t=70, b=10),  # legend on top: it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from hqnn_core.config import CircuitConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from hqnn_core.learning.runs import RunStore
 from hqnn_core.studio.jobs import TrainingJob, get_registry
+from hqnn_ui import training_view
 from hqnn_ui.session import SESSION_KEY
 from hqnn_ui.state import CONFIG_KEY
 
@@ -94,7 +96,23 @@ def poll(at: AppTest, done) -> None:
     raise AssertionError(f"gave up waiting; status is {status_line(at)!r}")
 
 
-def test_stop_and_resume_from_the_page(studio: AppTest) -> None:
+def record_polls(monkeypatch) -> list:
+    """The ``run_every`` of each fragment the Train page's live panel creates, in order."""
+    import streamlit as st
+
+    polls, real_fragment = [], st.fragment
+
+    def recording_fragment(func=None, *, run_every=None):  # type: ignore[no-untyped-def]
+        if sys._getframe(1).f_code.co_filename == training_view.__file__:
+            polls.append(run_every)
+        return real_fragment(func, run_every=run_every)
+
+    monkeypatch.setattr(st, "fragment", recording_fragment)
+    return polls
+
+
+def test_stop_and_resume_from_the_page(studio: AppTest, monkeypatch) -> None:
+    polls = record_polls(monkeypatch)
     at = studio
     cfg = tiny_config()
     at.session_state[CONFIG_KEY] = replace(cfg, train=replace(cfg.train, epochs=400))
@@ -102,9 +120,15 @@ def test_stop_and_resume_from_the_page(studio: AppTest) -> None:
     at.switch_page("views/train.py").run()
     button(at, "Start training").click().run()
     poll(at, lambda a: "running" in status_line(a) and a.get("plotly_chart"))
+    # Stop and the progress re-run every second; the charts, whose redraw is a long task on
+    # the browser's main thread, less often, so a click never queues behind them
+    assert polls[-2:] == [training_view.POLL_SECONDS, training_view.CHART_SECONDS]
+    assert training_view.CHART_SECONDS >= 2 * training_view.POLL_SECONDS
     button(at, "Stop").click().run()
     poll(at, lambda a: "stopped" in status_line(a))
     assert not button(at, "Resume").disabled and button(at, "Stop").disabled
+    at.run()
+    assert polls[-2:] == [None, None]  # a stopped job is not polled
     button(at, "Resume").click().run()
     assert "running" in status_line(at)
     button(at, "Stop").click().run()
