@@ -16,7 +16,8 @@ peer, and what load costs each framework.
 fresh process per point): hqnn's compiled step (``hqnn-step``, up to 16 qubits) and its
 scoped eager loop (``hqnn``, up to 20) from 4 to 20 qubits, tc-JAX and PennyLane-JAX at 4, 8,
 12 and 16, and both hqnn ways against the batch size at 8 and 16 qubits; it draws
-``docs/cost_curve.png`` (``--plot``). About 15-20 minutes on 2 quiet cores at ``--seconds 2``.
+``docs/cost_curve.png`` (``--plot``): 40 points, estimated at about 15 minutes on 2 quiet
+cores at ``--seconds 2`` (from partial runs on a loaded machine, where it would take ~22).
 
     python benchmarks/bench_peers.py --qubits 4 8 12 16 --seconds 3 --rounds 1
     python benchmarks/bench_peers.py --curve --seconds 2 --json docs/cost_curve.json
