@@ -16,7 +16,8 @@ peer, and what load costs each framework.
 fresh process per point): hqnn's compiled step (``hqnn-step``, up to 16 qubits) and its
 scoped eager loop (``hqnn``, up to 20) from 4 to 20 qubits, tc-JAX and PennyLane-JAX at 4, 8,
 12 and 16, and both hqnn ways against the batch size at 8 and 16 qubits; it draws
-``docs/cost_curve.png`` (``--plot``). About 15-20 minutes on 2 quiet cores at ``--seconds 2``.
+``docs/cost_curve.png`` (``--plot``): 40 points, estimated at about 15 minutes on 2 quiet
+cores at ``--seconds 2`` (from partial runs on a loaded machine, where it would take ~22).
 
     python benchmarks/bench_peers.py --qubits 4 8 12 16 --seconds 3 --rounds 1
     python benchmarks/bench_peers.py --curve --seconds 2 --json docs/cost_curve.json
@@ -189,7 +190,8 @@ def report(medians: dict, present: list[Framework]) -> None:
                                              if n in q and n in lo))
 
 
-CURVE = ("hqnn-step", "hqnn", "tc-jax", "pl-jax-bcast")  # hqnn's fastest ways, the JAX peers
+CURVE = {"hqnn-step": "hqnn compile_step", "hqnn": "hqnn eager loop (scoped)",
+         "tc-jax": "tensorcircuit-ng, JAX jit", "pl-jax-bcast": "PennyLane, JAX jit"}
 BATCHES = {8: [8, 32, 128, 512, 1024], 16: [8, 32, 128]}  # the batch-size points per qubit count
 
 
@@ -204,7 +206,8 @@ def curve(args: argparse.Namespace) -> dict:
         if n in turn.results:
             sps, gib = turn.results[n]
             points.setdefault(name, {}).setdefault(key, []).append((x, sps, gib))
-            print(f"  {name} {n}q {key}: {sps:.1f} samples/s, {gib:.2f} GiB  [{turn.wall:.0f} s "
+            where = f"{n}q" if key == "qubits" else f"{n}q batch {x}"
+            print(f"  {name} {where}: {sps:.1f} samples/s, {gib:.2f} GiB  [{turn.wall:.0f} s "
                   f"wall, cpu share {turn.cpu_share:.2f}]", flush=True)
 
     for name in (c for c in CURVE if c in present):
@@ -227,16 +230,17 @@ def plot(points: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (speed, memory, batch) = plt.subplots(1, 3, figsize=(14, 4.2))
+    colours = {name: f"C{i}" for i, name in enumerate(CURVE)}
     for name, series in points.items():
+        label, colour = CURVE.get(name, name), colours.get(name)
         if "qubits" in series:
             n, sps, gib = zip(*series["qubits"])
-            speed.semilogy(n, sps, "o-", label=name)
-            memory.plot(n, gib, "o-", label=name)
-    for name, series in points.items():
+            speed.semilogy(n, sps, "o-", label=label, color=colour)
+            memory.plot(n, gib, "o-", label=label, color=colour)
         for n, style in ((8, "o-"), (16, "s--")):
             if f"batch{n}" in series:
                 b, sps, _ = zip(*series[f"batch{n}"])
-                batch.loglog(b, sps, style, label=f"{name}, {n} qubits")
+                batch.loglog(b, sps, style, label=f"{label}, {n} qubits", color=colour)
     speed.set(xlabel="qubits", ylabel="training samples/s (batch 32)", title="Throughput")
     memory.set(xlabel="qubits", ylabel="peak process memory (GiB)", title="Memory")
     batch.set(xlabel="batch size", ylabel="training samples/s", title="Against batch size")
