@@ -14,6 +14,7 @@ from hqnn_core.config import CircuitConfig
 from hqnn_core.studio import diagnostics as jobs
 from hqnn_core.viz.diagnostics import (expressibility_figure, fidelity_histogram_figure,
                                        gradient_variance_figure)
+from hqnn_ui.polling import job_fragment
 
 POLL_SECONDS = 0.5
 
@@ -32,11 +33,11 @@ def diagnostics_view(circuit: CircuitConfig) -> None:
         st.caption("Press the button: it samples a few thousand random circuits in the "
                    "background and is kept for this circuit family.")
         return
-    finished = job.snapshot().finished
-    st.fragment(_panel, run_every=None if finished else POLL_SECONDS)(job, circuit, finished)
+    job_fragment(_panel, job, circuit, active=lambda: not job.snapshot().finished,
+                 every=POLL_SECONDS)
 
 
-def _panel(job: jobs.DiagnosticsJob, circuit: CircuitConfig, was_finished: bool) -> None:
+def _panel(job: jobs.DiagnosticsJob, circuit: CircuitConfig) -> None:
     snap = job.snapshot()
     if snap.error:
         st.warning(snap.error)
@@ -45,8 +46,6 @@ def _panel(job: jobs.DiagnosticsJob, circuit: CircuitConfig, was_finished: bool)
         st.progress(snap.done / snap.total,
                     text=f"Sampling random circuits… {snap.done} of {snap.total} settings")
         return
-    if not was_finished:
-        st.rerun()  # the whole page once: stop polling, show the plots
     _show(job, circuit, snap)
 
 

@@ -9,7 +9,9 @@ import streamlit as st
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
+from hqnn_core.studio.job_records import ACTIVE
 from hqnn_ui import state
+from hqnn_ui.polling import job_fragment
 from hqnn_ui.session import remember_browser, session_job
 
 log = logging.getLogger(__name__)
@@ -61,15 +63,18 @@ def _config_summary(cfg: RunConfig) -> None:
     )
 
 
-def _job_status(was_active: bool) -> None:
+def _job_active() -> bool:
+    job = session_job()
+    return job is not None and job.status in ACTIVE
+
+
+def _job_status() -> None:
     """The browser's training job: status, progress and ETA (polled while it runs)."""
     job = session_job()
     if job is None:
         st.caption("No training job in this session.")
         return
     snap = job.snapshot()
-    if was_active and not snap.active:
-        st.rerun(scope="app")  # once: stop polling, and let the page show the end
     st.markdown(f"**Training** · {snap.status}")
     epochs = getattr(snap.quantum, "epochs", 0)
     label = f"epoch {snap.epoch}/{epochs}" if epochs else snap.message
@@ -95,9 +100,7 @@ def render():
         slot = st.empty()
         _fill(slot, state.current_config())
         st.divider()
-        job = session_job()
-        active = job is not None and job.snapshot().active
-        st.fragment(_job_status, run_every=JOB_POLL_SECONDS if active else None)(active)
+        job_fragment(_job_status, active=_job_active, every=JOB_POLL_SECONDS)
         st.divider()
         st.toggle("Presentation mode", key=state.PRESENTATION_KEY, persist_state="session",
                   help="Larger type, the workflow as guided steps, the sidebar tucked away.")

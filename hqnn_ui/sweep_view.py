@@ -22,6 +22,7 @@ from hqnn_core.viz.training import learning_curves_figure
 from hqnn_ui import state
 from hqnn_ui.session import runs_root, session_key
 from hqnn_ui.job_controls import stop_resume_row
+from hqnn_ui.polling import job_fragment
 
 POLL_SECONDS = 1.5
 MODE_KEY, JSON_KEY, FLASH_KEY = "sweep_mode", "sweep_json", "sweep_flash"
@@ -141,14 +142,11 @@ def start_button(spec: Spec | None, running: bool) -> bool:
 
 def live_panel(job: SweepJob) -> None:
     """Controls, progress, the trial table and the search figures; polls while it runs."""
-    active = job.snapshot().active
-    st.fragment(_panel, run_every=POLL_SECONDS if active else None)(job, active)
+    job_fragment(_panel, job, active=lambda: job.snapshot().active, every=POLL_SECONDS)
 
 
-def _panel(job: SweepJob, was_active: bool) -> None:
+def _panel(job: SweepJob) -> None:
     snap = job.snapshot()
-    if was_active and not snap.active:
-        st.rerun()  # the whole page once more: stop polling, show the results
     _controls(job, snap)
     st.progress(core.progress_fraction(snap, core.budget_minutes(job)),
                 text=core.progress_line(snap))

@@ -4,8 +4,9 @@ The live panel is two fragments that read only ``job.snapshot()`` while the job 
 the status, Stop / Resume and the progress bar re-run every ``POLL_SECONDS``, the learning
 curves and maps every ``CHART_SECONDS``. Each chart redraw is a long task on the browser's
 main thread, so drawing them every second kept a click waiting behind the redraws; the
-status fragment is cheap, so Stop is taken at once. When the job ends the status fragment
-re-runs the whole page once so polling stops and the results appear.
+status fragment is cheap, so Stop is taken at once. When the job ends, the first of their
+re-runs to see it re-runs the whole page once, which stops polling and draws the results
+(``hqnn_ui.polling`` owns that transition and keeps a late poll from losing the results).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from hqnn_core.errors import HqnnError
 from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.resources import gib
 from hqnn_core.studio.background import duration
+from hqnn_core.studio.job_records import ACTIVE
 from hqnn_core.studio.jobs import Evaluation, JobSnapshot, TrainingJob
 from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
 from hqnn_ui import forms, state
-from hqnn_ui.maps_view import learning_map_view
 from hqnn_ui.job_controls import stop_resume_row
+from hqnn_ui.maps_view import learning_map_view
+from hqnn_ui.polling import job_fragment
 
 POLL_SECONDS = 1.0
 CHART_SECONDS = 3.0
@@ -156,15 +159,14 @@ def _recipe_expander(*, has_validation: bool) -> None:
 
 def live_panel(job: TrainingJob) -> None:
     """Controls and progress above the learning curves and maps; each polls while active."""
-    active = job.snapshot().active
-    st.fragment(_status, run_every=POLL_SECONDS if active else None)(job, active)
-    st.fragment(_charts, run_every=CHART_SECONDS if active else None)(job)
+    def active() -> bool:
+        return job.status in ACTIVE  # the snapshot's test, without copying the record
+    job_fragment(_status, job, active=active, every=POLL_SECONDS)
+    job_fragment(_charts, job, active=active, every=CHART_SECONDS)
 
 
-def _status(job: TrainingJob, was_active: bool) -> None:
+def _status(job: TrainingJob) -> None:
     snap = job.snapshot()
-    if was_active and not snap.active:
-        st.rerun()  # the whole page once more: stop polling, show the results
     _controls(job, snap)
     _progress(snap)
 

@@ -13,6 +13,7 @@ from hqnn_core.config import RunConfig
 from hqnn_core.backends.devices import device_summary, fake_device_qubits, list_fake_devices
 from hqnn_core.errors import HqnnError
 from hqnn_ui.classify_view import load_model
+from hqnn_ui.polling import job_fragment
 from hqnn_ui.state import LAST_DRAWING_KEY, SELECTED_RUN_KEY, current_config
 
 TOKEN_KEY = "hardware_token"  # the password widget's own key; never copied elsewhere
@@ -106,12 +107,12 @@ def jobs_section() -> None:
     """Hardware jobs in flight and finished, polled every two seconds while one runs."""
     jobs = st.session_state.get(JOBS_KEY)
     if jobs:
-        polling = jobs.poll_seconds
-        st.fragment(show_jobs, run_every=polling)(jobs, polling=polling is not None)
+        job_fragment(show_jobs, jobs, active=lambda: jobs.poll_seconds is not None,
+                     every=compare.POLL_SECONDS)
 
 
-def show_jobs(jobs: compare.HardwareJobs, *, polling: bool) -> None:
-    """Each job's last status and, once done, its results; a full rerun when none runs."""
+def show_jobs(jobs: compare.HardwareJobs) -> None:
+    """Each job's last status and, once done, its results (a full rerun when none runs)."""
     st.subheader("Jobs")
     for number, job in enumerate(jobs, start=1):
         snap = job.snapshot()
@@ -123,8 +124,6 @@ def show_jobs(jobs: compare.HardwareJobs, *, polling: bool) -> None:
             st.error(snap["error"])
         if snap["rows"]:
             show_rows(snap["rows"], job.labels)
-    if polling and jobs.poll_seconds is None:
-        st.rerun()  # the last job finished: redraw the page once, without the poller
 
 
 st.title("Hardware")

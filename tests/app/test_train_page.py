@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -103,7 +102,7 @@ def record_polls(monkeypatch) -> list:
     polls, real_fragment = [], st.fragment
 
     def recording_fragment(func=None, *, run_every=None):  # type: ignore[no-untyped-def]
-        if sys._getframe(1).f_code.co_filename == training_view.__file__:
+        if getattr(func, "__module__", None) == training_view.__name__:
             polls.append(run_every)
         return real_fragment(func, run_every=run_every)
 

@@ -85,16 +85,22 @@ class Studio:
 
 
 @contextmanager
-def serve_studio(tmp: Path) -> Iterator[Studio]:
-    """Start a fresh studio server (runs in ``tmp/runs``); no page is requested yet."""
+def serve_studio(tmp: Path, *, event_lag: float | None = None) -> Iterator[Studio]:
+    """Start a fresh studio server (runs in ``tmp/runs``); no page is requested yet.
+
+    ``event_lag`` serves it through ``tests/e2e/lagging_loop.py``: its event loop hands each
+    script-runner event on that many seconds late, as on a heavily loaded machine.
+    """
     port = _free_port()
     if not digits_demo_shipped():
         seed_a_digits_run(tmp / "runs")
     env = {**os.environ, "HQNN_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
     log_path = tmp / "streamlit.log"
     with open(log_path, "wb") as log:
+        launcher = (["streamlit"] if event_lag is None
+                    else ["tests.e2e.lagging_loop", str(event_lag)])
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", *launcher, "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

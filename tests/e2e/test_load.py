@@ -92,7 +92,13 @@ def test_eight_sessions_classify_and_train_at_once(browser, fresh_studio, digits
     folders = []
     for seed, page in enumerate(pages):
         # its own run, nobody else's; the results may still be drawing right after "completed"
-        expect(page.get_by_text(re.compile("^Run folder:"))).to_have_count(1)
+        try:
+            expect(page.get_by_text(re.compile("^Run folder:"))).to_have_count(1)
+        except AssertionError:
+            keep_evidence(pages, tmp_path / "evidence")
+            raise AssertionError(f"session {seed} shows no results (screenshots in "
+                                 f"{tmp_path / 'evidence'}); it shows: "
+                                 + page.inner_text("body")[-1500:]) from None
         captions = page.get_by_text(re.compile("^Run folder:")).all_inner_texts()
         assert len(captions) == 1, captions
         folder = Path(captions[0].split("Run folder:", 1)[1].strip().strip("`"))
