@@ -5,7 +5,8 @@ step by step in turn. All finish, each sees only its own job (its own seed in it
 folder), and the server lives. The figures (sessions, seconds, server memory) are printed
 and written to ``HQNN_LOAD_REPORT`` when that is set; the README's Reliability section
 quotes them. If a session does not finish, every page's screenshot and text are saved
-beside the server log in the test's temporary folder and the stuck pages' text is shown.
+beside the server log in the test's temporary folder and the stuck pages' text is shown;
+the same when a page says "completed" but never shows its results.
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ def test_eight_sessions_classify_and_train_at_once(browser, fresh_studio, digits
             expect(page.get_by_text(re.compile("^Run folder:"))).to_have_count(1)
         except AssertionError:
             keep_evidence(pages, tmp_path / "evidence")
+            main = page.locator('[data-testid="stMain"]').inner_text()
             raise AssertionError(f"session {seed} shows no results (screenshots in "
-                                 f"{tmp_path / 'evidence'}); it shows: "
-                                 + page.inner_text("body")[-1500:]) from None
+                                 f"{tmp_path / 'evidence'}); it shows: {main[-800:]}") from None
         captions = page.get_by_text(re.compile("^Run folder:")).all_inner_texts()
         assert len(captions) == 1, captions
         folder = Path(captions[0].split("Run folder:", 1)[1].strip().strip("`"))
