@@ -97,8 +97,8 @@ def test_kernel_is_used_only_where_it_applies() -> None:
     assert wide._fused is None  # the NumPy path stops at 12 qubits; the engine runs it
     assert QuantumLayer(CircuitConfig(n_qubits=17, layers=2))._fused is None
     kernel16 = QuantumLayer(CircuitConfig(n_qubits=16, layers=2))._fused
-    assert kernel16.applies_to(torch.zeros(128, 16))  # up to 2**23 amplitudes: the kernel
-    assert not kernel16.applies_to(torch.zeros(129, 16))  # beyond, the engine's threads
+    assert kernel16.applies_to(torch.zeros(256, 16))  # up to 2**24 amplitudes: the kernel
+    assert not kernel16.applies_to(torch.zeros(257, 16))  # beyond, the engine's threads
 
 
 @pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500), (14, 3),
