@@ -10,6 +10,7 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from hqnn_core import CircuitConfig, QuantumLayer
+from hqnn_core.simulator.kernel import MIN_CHUNK, SIMD_CHUNK, chunk_size
 
 CONFIGS = [
     dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=2,
@@ -96,13 +97,15 @@ def test_kernel_is_used_only_where_it_applies() -> None:
     assert wide._fused is None  # the NumPy path stops at 12 qubits; the engine runs it
     assert QuantumLayer(CircuitConfig(n_qubits=17, layers=2))._fused is None
     kernel16 = QuantumLayer(CircuitConfig(n_qubits=16, layers=2))._fused
-    assert kernel16.applies_to(torch.zeros(128, 16))  # up to 2**23 amplitudes: the kernel
-    assert not kernel16.applies_to(torch.zeros(129, 16))  # beyond, the engine's threads
+    assert kernel16.applies_to(torch.zeros(256, 16))  # up to 2**24 amplitudes: the kernel
+    assert not kernel16.applies_to(torch.zeros(257, 16))  # beyond, the engine's threads
 
 
 @pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500), (14, 3),
                                       (16, 2), (12, 520)])  # 12 x 520: above 2**21 amplitudes
 def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> None:
+    """Also over several chunks of the batch (4 x 1500 and 12 x 520, the last chunk
+    partial), each chunk's tables kept for its backward."""
     layer = _layer(dict(n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
                         entanglement="circular", measurement="z"))
     x = torch.rand(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(6)) * 3
@@ -112,6 +115,23 @@ def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> N
     layer.use_fused = False
     for ours, ref in zip((out, gx, gw), _outputs_and_grads(layer, x, weight)):
         torch.testing.assert_close(ours, ref, atol=1e-10, rtol=0)
+
+
+def test_the_batch_runs_in_cache_sized_chunks() -> None:
+    assert chunk_size(4, 32, np.float32) == 32  # small batches: one call, as before
+    assert chunk_size(8, 1024, np.float32) == 128 and chunk_size(8, 1024, np.float64) == 64
+    assert chunk_size(12, 256, np.float32) == SIMD_CHUNK  # beyond L2: enough for the SIMD lanes
+    assert chunk_size(16, 32, np.float32) == MIN_CHUNK
+    assert chunk_size(12, 520, np.float64) < 520 and chunk_size(4, 1500, np.float64) < 1500
+    assert 520 % chunk_size(12, 520, np.float64) != 0  # a partial last chunk is tested above
+    layer = _layer(dict(n_qubits=8, encoding="angle", ansatz="hardware_efficient", layers=2,
+                        entanglement="circular", measurement="zz"))
+    x = torch.rand(150, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    path = layer._fused.kernel
+    out, _, tables = path.forward(x.numpy(), layer.weights.detach().numpy())
+    assert [start for start, _, _ in tables.chunks] == [0, 64, 128]
+    one = [path.forward(x[i:i + 1].numpy(), layer.weights.detach().numpy())[0] for i in (0, 149)]
+    np.testing.assert_allclose(out[[0, 149]], np.concatenate(one), atol=1e-13, rtol=0)
 
 
 def test_kernel_weights_only_and_inputs_only_gradients() -> None:

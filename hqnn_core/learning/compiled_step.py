@@ -26,6 +26,7 @@ from numba.typed import List
 from hqnn_core.errors import ConfigError, ShapeError
 from hqnn_core.learning.layer import QuantumLayer
 from hqnn_core.learning.step_loops import ADAM, LINEAR, QUANTUM, RELU, SGD, TANH, train_step
+from hqnn_core.simulator.kernel import chunk_size
 
 _ACTIVATIONS = {torch.nn.ReLU: RELU, torch.nn.Tanh: TANH}
 _ADAM_FLAGS = ("amsgrad", "maximize", "capturable", "differentiable")
@@ -55,6 +56,7 @@ class CompiledStep:
         self.n_inputs, self.n_classes = int(self.ops[0, 4]), int(self.ops[-1, 3])
         self._linear_first = self.ops[0, 0] == LINEAR
         self._kernel_args = _kernel_arguments(model, self.dtype)
+        self._n_qubits = next(m for m in model if isinstance(m, QuantumLayer)).n_qubits
         self._bind_optimizer()
         self._ptrs: tuple[int, ...] = ()
 
@@ -104,8 +106,9 @@ class CompiledStep:
         fresh = self._sync_state()
         self._read_hyperparameters(fresh)
         params, grads, first, second = self._lists  # type: ignore[misc]
+        chunk = chunk_size(self._n_qubits, xs.shape[0], xs.dtype)
         loss = train_step(xs, ys, self.n_classes, self.ops, params, grads, first, second,
-                          self._steps, self.kind, self._hyper, *self._kernel_args)
+                          self._steps, self.kind, self._hyper, *self._kernel_args, chunk)
         if loss < 0:
             raise ShapeError(f"Labels must be class indices in [0, {self.n_classes}); "
                              f"got {int(ys.min())}..{int(ys.max())}.")

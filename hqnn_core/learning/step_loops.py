@@ -148,15 +148,15 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
                l_const: np.ndarray, l_w: np.ndarray, enc_kinds: np.ndarray, lay_kinds: np.ndarray,
                lay_depths: np.ndarray, q_ops: np.ndarray, perms: np.ndarray,
                inverses: np.ndarray, index: np.ndarray, value: np.ndarray, n_outputs: int,
-               mats: np.ndarray, state: np.ndarray) -> float:
+               mats: np.ndarray, state: np.ndarray, chunk: int) -> float:
     """Forward, cross-entropy, backward (into ``grads``) and the update of every parameter;
-    the batch loss, or -1 (nothing changed) if a label is outside the classes."""
+    the batch loss, or -1 (nothing changed) if a label is outside the classes. The circuit
+    runs over chunks of ``chunk`` samples (``kernel.chunk_size``: each in cache)."""
     for b in range(y.shape[0]):
         if y[b] < 0 or y[b] >= n_classes:
             return -1.0
     acts = [x]
-    enc = np.empty((2, 1, 1, 2, 1), dtype=x.dtype)
-    planar = np.empty((2, 1, 1), dtype=x.dtype)
+    encs, planars = List(), List()  # per chunk, for the circuit's backward
     for k in range(ops.shape[0]):
         code, a, c, rows, cols = ops[k, 0], ops[k, 1], ops[k, 2], ops[k, 3], ops[k, 4]
         h = acts[k]
@@ -166,11 +166,16 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
         elif code == RELU or code == TANH:
             out = _activation(code, h)
         else:
-            xq = h * params[c] if c >= 0 else h
-            out, enc, planar = forward_loops(
-                np.ascontiguousarray(xq), params[a], e_const, e_in, e_w, l_const, l_w,
-                enc_kinds, lay_kinds, lay_depths, q_ops, perms, index, value, n_outputs,
-                mats, state)
+            xq = np.ascontiguousarray(h * params[c] if c >= 0 else h)
+            out = np.empty((xq.shape[0], n_outputs), dtype=xq.dtype)
+            for start in range(0, xq.shape[0], chunk):
+                part, enc, planar = forward_loops(
+                    xq[start:start + chunk], params[a], e_const, e_in, e_w, l_const, l_w,
+                    enc_kinds, lay_kinds, lay_depths, q_ops, perms, index, value, n_outputs,
+                    mats, state)
+                out[start:start + chunk] = part
+                encs.append(enc)
+                planars.append(planar)
         acts.append(out)
     loss, g = _cross_entropy(acts[-1], y)
     for k in range(ops.shape[0] - 1, -1, -1):
@@ -184,10 +189,16 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
             g = _activation_backward(code, g, out)
         else:
             need = k > 0 or c >= 0
-            grad_x, grad_w = backward_loops(
-                np.ascontiguousarray(g), planar, enc, mats, lay_depths, q_ops, inverses,
-                index, value, need, True, e_in, e_w, l_w)
-            grads[a][:] = grad_w
+            g = np.ascontiguousarray(g)
+            grad_x = np.empty((g.shape[0], e_in.shape[0]), dtype=g.dtype)
+            grads[a][:] = 0
+            for i in range(len(planars)):
+                start = i * chunk
+                part_x, part_w = backward_loops(
+                    g[start:start + chunk], planars[i], encs[i], mats, lay_depths, q_ops,
+                    inverses, index, value, need, True, e_in, e_w, l_w)
+                grad_x[start:start + chunk] = part_x
+                grads[a][:] += part_w
             if c >= 0:
                 scale, dest = params[c], grads[c]
                 for i in range(dest.shape[0]):

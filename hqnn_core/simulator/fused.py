@@ -57,12 +57,14 @@ KERNEL_MAX_QUBITS = 16  # the compiled kernel (no re-uploading): 2.0-3.8x the on
 # 12 qubits x batch 1). The NumPy path remains for re-uploading layers.
 # The kernel (one thread) beats the torch engine at every batch measured, also where the
 # engine gets threads: 1.9-7x at 4-12 qubits x batch 128-8192; 1.8-3.5x against its one or two
-# threads at 2**21-2**23 amplitudes (14x128 .. 16x128, 12x1024, 8x16384; noisy machine), so
-# kernel circuits take the fused path up to KERNEL_MAX_AMPLITUDES per call. Without the kernel
+# threads at 2**21-2**23 amplitudes (14x128 .. 16x128, 12x1024, 8x16384; noisy machine), and
+# with the batch in cache-sized chunks 3.2-9.5x its two threads at 2**23-2**24 (16x128,
+# 16x256, 12x4096, 8x65536; loaded machine), so kernel circuits take the fused path up to
+# KERNEL_MAX_AMPLITUDES per call (beyond, unmeasured, the engine's threads may pay). Without the kernel
 # (re-uploading), beyond these the torch engine is faster. Measured on 2 cores: the NumPy
 # path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers of
 # about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
-KERNEL_MAX_AMPLITUDES = 2**23  # batch x 2**n
+KERNEL_MAX_AMPLITUDES = 2**24  # batch x 2**n
 MAX_BATCH = 1024
 MAX_WORK = 2**19
 # Re-uploading layers build every sample's block derivatives: the fused path wins at batch

@@ -33,12 +33,35 @@ from hqnn_core.simulator.kernel_loops import LAYER, PERMUTE, backward_loops, for
 KIND_CODES = {"rx": 0, "ry": 1, "rz": 2}
 
 
-class KernelTables:
-    """What ``SmallKernel.forward`` keeps for the backward: the encoding's columns and the
-    layers' matrices, each with all one-angle derivatives, and the final planar state."""
+# Samples per call of the loops (measured: benchmarks/bench_chunks.py). A whole large batch
+# at once runs from memory, up to 2.4x slower a sample at 8 qubits x 1024: a chunk of
+# CACHE_AMPLITUDES float32 amplitudes, with the backward's working copies of it, stays in a
+# core's L2 cache. Where that leaves fewer than SIMD_CHUNK samples (from 11 qubits) the loops
+# over the batch no longer fill the vector lanes, and SIMD_CHUNK samples (at most
+# SHARED_CACHE_AMPLITUDES, the shared cache's share, and never fewer than MIN_CHUNK) win.
+CACHE_AMPLITUDES = 2**15
+SHARED_CACHE_AMPLITUDES = 2**19
+SIMD_CHUNK, MIN_CHUNK = 32, 8
 
-    def __init__(self, enc: np.ndarray, mats: np.ndarray, planar: np.ndarray) -> None:
-        self.enc, self.mats, self.planar = enc, mats, planar
+
+def chunk_size(n_qubits: int, batch: int, dtype: np.dtype) -> int:
+    """Samples per call of the compiled loops for a batch of ``batch`` on ``n_qubits``
+    (half the amplitudes in float64)."""
+    shift = n_qubits + (np.dtype(dtype).itemsize // 8)  # float64: one more halving
+    chunk = CACHE_AMPLITUDES >> shift
+    if chunk < SIMD_CHUNK:
+        chunk = max(MIN_CHUNK, min(SIMD_CHUNK, SHARED_CACHE_AMPLITUDES >> shift))
+    return max(1, min(batch, chunk))
+
+
+class KernelTables:
+    """What ``SmallKernel.forward`` keeps for the backward: the layers' matrices with all
+    one-angle derivatives, and per chunk of the batch (its first sample, the encoding's
+    columns, the final planar state)."""
+
+    def __init__(self, mats: np.ndarray, chunks: list[tuple[int, np.ndarray, np.ndarray]]
+                 ) -> None:
+        self.mats, self.chunks = mats, chunks
 
 
 Affine = tuple[np.ndarray, np.ndarray, np.ndarray]  # angles = const + x @ a_in.T + w @ a_w.T
@@ -114,22 +137,34 @@ class SmallKernel:
     def forward(self, x: np.ndarray, w: np.ndarray, with_state: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None, KernelTables]:
         """Outputs (B, K), the final state (B, 2**n; None unless ``with_state``) and the
-        tables for ``backward``."""
+        tables for ``backward``; the loops run over chunks of ``chunk_size`` samples."""
         e_const, e_in, e_w, l_const, l_w, value = self._maps[w.dtype]
         cdtype = np.complex64 if w.dtype == np.float32 else np.complex128
         mats = np.zeros((len(self.depths), self.n, 1 + self.kinds.shape[1], 2, 2), cdtype)
         state = np.empty((x.shape[0], 2**self.n) if with_state else (0, 0), cdtype)
-        out, enc, planar = forward_loops(
-            x.astype(w.dtype, copy=False), w, e_const, e_in, e_w, l_const, l_w,
-            self.encoder_kinds, self.kinds, self.depths, self.ops, self.perms,
-            self.readout_index, value, self.n_outputs, mats, state)
-        return out, state if with_state else None, KernelTables(enc, mats, planar)
+        x = np.ascontiguousarray(x, dtype=w.dtype)
+        step = chunk_size(self.n, x.shape[0], w.dtype)
+        outs, chunks = [], []
+        for start in range(0, max(x.shape[0], 1), step):  # one (empty) chunk for no samples
+            out, enc, planar = forward_loops(
+                x[start:start + step], w, e_const, e_in, e_w, l_const, l_w,
+                self.encoder_kinds, self.kinds, self.depths, self.ops, self.perms,
+                self.readout_index, value, self.n_outputs, mats, state[start:start + step])
+            outs.append(out)
+            chunks.append((start, enc, planar))
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs)
+        return out, state if with_state else None, KernelTables(mats, chunks)
 
     def backward(self, grad: np.ndarray, tables: KernelTables, need_inputs: bool,
                  need_weights: bool) -> tuple[np.ndarray, np.ndarray]:
         """Gradients with respect to the inputs (B, I) and the weights (W,), zeros where
         not needed."""
         _, e_in, e_w, _, l_w, value = self._maps[grad.dtype]
-        return backward_loops(grad, tables.planar, tables.enc, tables.mats, self.depths,
-                              self.ops, self.inverses, self.readout_index, value, need_inputs,
-                              need_weights, e_in, e_w, l_w)
+        grad = np.ascontiguousarray(grad)
+        parts = [backward_loops(grad[start:start + planar.shape[2]], planar, enc, tables.mats,
+                                self.depths, self.ops, self.inverses, self.readout_index, value,
+                                need_inputs, need_weights, e_in, e_w, l_w)
+                 for start, enc, planar in tables.chunks]
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([gx for gx, _ in parts]), np.sum([gw for _, gw in parts], axis=0)
