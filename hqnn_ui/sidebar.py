@@ -9,7 +9,6 @@ import streamlit as st
 
 from hqnn_core.config import RunConfig
 from hqnn_core.errors import HqnnError
-from hqnn_core.studio.job_records import ACTIVE
 from hqnn_ui import state
 from hqnn_ui.polling import job_fragment
 from hqnn_ui.session import remember_browser, session_job
@@ -65,7 +64,7 @@ def _config_summary(cfg: RunConfig) -> None:
 
 def _job_active() -> bool:
     job = session_job()
-    return job is not None and job.status in ACTIVE
+    return job is not None and job.active
 
 
 def _job_status() -> None:

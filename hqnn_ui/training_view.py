@@ -21,7 +21,6 @@ from hqnn_core.errors import HqnnError
 from hqnn_core.learning.resources import check as check_resources
 from hqnn_core.learning.resources import gib
 from hqnn_core.studio.background import duration
-from hqnn_core.studio.job_records import ACTIVE
 from hqnn_core.studio.jobs import Evaluation, JobSnapshot, TrainingJob
 from hqnn_core.viz.training import (confusion_matrix_figure, learning_curves_figure,
                                     misclassified_gallery)
@@ -159,10 +158,8 @@ def _recipe_expander(*, has_validation: bool) -> None:
 
 def live_panel(job: TrainingJob) -> None:
     """Controls and progress above the learning curves and maps; each polls while active."""
-    def active() -> bool:
-        return job.status in ACTIVE  # the snapshot's test, without copying the record
-    job_fragment(_status, job, active=active, every=POLL_SECONDS)
-    job_fragment(_charts, job, active=active, every=CHART_SECONDS)
+    job_fragment(_status, job, active=lambda: job.active, every=POLL_SECONDS)
+    job_fragment(_charts, job, active=lambda: job.active, every=CHART_SECONDS)
 
 
 def _status(job: TrainingJob) -> None:

@@ -73,6 +73,11 @@ class TrainingJob(BackgroundJob):
         with self._lock:
             return self._status
 
+    @property
+    def active(self) -> bool:
+        """Queued, running or stopping (the snapshot's test, without copying the record)."""
+        return self.status in ACTIVE
+
     def start(self) -> None:
         """Start training in the background; a job starts once."""
         with self._lock:
@@ -283,7 +288,7 @@ class JobRegistry:
         """Start a new job for ``session``; ``HqnnError`` while its last job is still active."""
         with self._lock:
             current = self._jobs.get(session)
-            if current is not None and current.status in ACTIVE:
+            if current is not None and current.active:
                 raise HqnnError("A training job is already running in this browser; stop it "
                                 "before starting another.")
             job = TrainingJob(cfg, runs_root, twin=twin)
