@@ -122,3 +122,62 @@ def test_the_operator_backward_undoing_blocks_equals_the_kept_states(reupload: b
     kept = fused.backward(x.numpy(), w.numpy(), final, grad.numpy(), True, True, tables)
     for a, b in zip(undone, kept):
         torch.testing.assert_close(a, torch.from_numpy(b), atol=1e-12, rtol=0)
+
+
+def _scaled(layer: QuantumLayer, fused: bool):
+    def f(inputs: torch.Tensor, weights: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        layer.use_fused = fused
+        return torch.func.functional_call(layer, {"weights": weights, "input_weights": scale},
+                                          (inputs,))
+    return f
+
+
+@pytest.mark.parametrize("reupload", [False, True])
+def test_an_input_scale_before_the_fused_path_equals_the_autograd_engine(
+        reupload: bool) -> None:
+    """A trained input scale (``input_weights``) in front of the fused path: outputs and
+    first derivatives for inputs, weights and scale against the torch engine's autograd,
+    kernel (no re-uploading) and NumPy path."""
+    layer = _layer(reupload, n=4)
+    assert layer.input_weights is not None
+    assert (layer._fused.kernel is not None) == (not reupload)
+    gen = torch.Generator().manual_seed(11)
+    x = torch.rand(5, 4, dtype=torch.float64, generator=gen)
+    scale = torch.tensor([1.7, -0.4, 0.0, 2.5], dtype=torch.float64)
+    weights = torch.linspace(0, 1, 5 * 4, dtype=torch.float64).reshape(5, 4)
+    results = []
+    for fused in (True, False):
+        args = [t.clone().requires_grad_() for t in (x, layer.weights.detach(), scale)]
+        out = _scaled(layer, fused)(*args)
+        results.append((out, *torch.autograd.grad((out * weights).sum(), args)))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+    assert float(results[0][3].abs().min()) > 0  # every scale factor gets a gradient
+
+
+def test_the_input_scale_passes_gradgradcheck_and_skips_unneeded_gradients() -> None:
+    layer = _layer(n=3)
+    gen = torch.Generator().manual_seed(12)
+    x = torch.rand(3, 3, dtype=torch.float64, generator=gen).requires_grad_()
+    w = layer.weights.detach().clone().requires_grad_()
+    scale = torch.tensor([0.8, 1.3, -1.1], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(_scaled(layer, True), (x, w, scale))
+    frozen = scale.detach()  # only x needs a gradient
+    (gx,) = torch.autograd.grad(_scaled(layer, True)(x, w.detach(), frozen).sum(), x)
+    (ref,) = torch.autograd.grad(_scaled(layer, False)(x, w.detach(), frozen).sum(), x)
+    torch.testing.assert_close(gx, ref, atol=1e-10, rtol=0)
+
+
+def test_the_input_scale_under_torch_compile_and_vmap() -> None:
+    torch._dynamo.reset()
+    layer = _layer(n=3)
+    with torch.no_grad():
+        layer.input_weights.copy_(torch.tensor([0.5, 2.0, -1.5], dtype=torch.float64))
+    x = torch.rand(2, 4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(13))
+    eager = layer(x[0])
+    torch.testing.assert_close(torch.compile(layer, fullgraph=True)(x[0]), eager,
+                               atol=1e-10, rtol=0)
+    mapped = torch.func.vmap(layer)(x)
+    layer.use_fused = False
+    for i in range(len(x)):
+        torch.testing.assert_close(mapped[i], layer(x[i]), atol=1e-10, rtol=0)

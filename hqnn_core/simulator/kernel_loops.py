@@ -46,18 +46,22 @@ def _sequence(angles: np.ndarray, kinds: np.ndarray, out: np.ndarray) -> None:
         out[v, 0, 0], out[v, 0, 1], out[v, 1, 0], out[v, 1, 1] = a00, a01, a10, a11
 
 
-# R_kind(a) = cos(a/2) A + sin(a/2) B entrywise: (A_re, A_im, B_re, B_im) of entries 00, 01,
-# 10, 11 for rx, ry, rz (the branch-free form of ``_rotation`` for the batched columns).
-_COEFFICIENTS = np.array([
-    [[1, 0, 0, 0], [0, 0, 0, -1], [0, 0, 0, -1], [1, 0, 0, 0]],
-    [[1, 0, 0, 0], [0, 0, -1, 0], [0, 0, 1, 0], [1, 0, 0, 0]],
-    [[1, 0, 0, -1], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]]], dtype=np.float64)
+@numba.njit(cache=True, inline="always")
+def _rotate(kind: int, c: float, s: float, ar: float, ai: float, br: float, bi: float
+            ) -> tuple[float, float, float, float]:
+    """R_kind (c = cos(a / 2), s = sin(a / 2)) times the column (a, b), as real parts."""
+    if kind == 0:  # rx: [c, -is; -is, c]
+        return c * ar + s * bi, c * ai - s * br, s * ai + c * br, c * bi - s * ar
+    if kind == 1:  # ry: [c, -s; s, c]
+        return c * ar - s * br, c * ai - s * bi, s * ar + c * br, s * ai + c * bi
+    return c * ar + s * ai, c * ai - s * ar, c * br - s * bi, c * bi + s * br  # rz
 
 
 @numba.njit(cache=True)
 def _columns(angles: np.ndarray, kinds: np.ndarray, enc: np.ndarray) -> None:
     """Every sample's and qubit's M|0> and its derivatives into ``enc``, for the sequence of
-    ``_sequence`` at angles (B, n, D): rotation by rotation, SIMD over the samples."""
+    ``_sequence`` at angles (B, n, D): rotation by rotation, SIMD over the samples (the
+    rotation's kind is fixed for the loop over the batch)."""
     batch, n, depth = angles.shape
     cos, sin = np.empty((n, depth, batch), enc.dtype), np.empty((n, depth, batch), enc.dtype)
     dcos, dsin = np.empty_like(cos), np.empty_like(cos)  # of a + pi, halved
@@ -68,29 +72,19 @@ def _columns(angles: np.ndarray, kinds: np.ndarray, enc: np.ndarray) -> None:
                 cos[q, d, b], sin[q, d, b] = np.cos(half), np.sin(half)
                 dcos[q, d, b] = sin[q, d, b] * np.float32(-0.5)
                 dsin[q, d, b] = cos[q, d, b] * np.float32(0.5)
-    coefficients = np.empty(_COEFFICIENTS.shape, enc.dtype)
-    for i in range(coefficients.size):
-        coefficients.reshape(-1)[i] = _COEFFICIENTS.reshape(-1)[i]
     for q in range(n):
         for v in range(depth + 1):
             c0r, c0i, c1r, c1i = enc[0, q, v, 0], enc[1, q, v, 0], enc[0, q, v, 1], enc[1, q, v, 1]
-            c0r.fill(1)
-            c0i.fill(0)
-            c1r.fill(0)
-            c1i.fill(0)
             for d in range(depth):
-                k = coefficients[kinds[d]]
+                kind = kinds[d]
                 c, s = (dcos[q, d], dsin[q, d]) if d == v - 1 else (cos[q, d], sin[q, d])
+                if d == 0:  # R|0>: the first column of R
+                    for b in range(batch):
+                        c0r[b], c0i[b], c1r[b], c1i[b] = _rotate(kind, c[b], s[b], 1, 0, 0, 0)
+                    continue
                 for b in range(batch):
-                    m00r, m00i = k[0, 0] * c[b] + k[0, 2] * s[b], k[0, 1] * c[b] + k[0, 3] * s[b]
-                    m01r, m01i = k[1, 0] * c[b] + k[1, 2] * s[b], k[1, 1] * c[b] + k[1, 3] * s[b]
-                    m10r, m10i = k[2, 0] * c[b] + k[2, 2] * s[b], k[2, 1] * c[b] + k[2, 3] * s[b]
-                    m11r, m11i = k[3, 0] * c[b] + k[3, 2] * s[b], k[3, 1] * c[b] + k[3, 3] * s[b]
-                    ar, ai, br, bi = c0r[b], c0i[b], c1r[b], c1i[b]
-                    c0r[b] = m00r * ar - m00i * ai + m01r * br - m01i * bi
-                    c0i[b] = m00r * ai + m00i * ar + m01r * bi + m01i * br
-                    c1r[b] = m10r * ar - m10i * ai + m11r * br - m11i * bi
-                    c1i[b] = m10r * ai + m10i * ar + m11r * bi + m11i * br
+                    c0r[b], c0i[b], c1r[b], c1i[b] = _rotate(kind, c[b], s[b], c0r[b], c0i[b],
+                                                             c1r[b], c1i[b])
 
 
 @numba.njit(cache=True)
