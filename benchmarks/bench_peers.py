@@ -14,10 +14,11 @@ peer, and what load costs each framework.
 
 ``--curve`` instead measures the cost curve, quiet (training samples/s and peak memory, one
 fresh process per point): hqnn's compiled step (``hqnn-step``, up to 16 qubits) and its
-scoped eager loop (``hqnn``, up to 20) from 4 to 20 qubits, tc-JAX and PennyLane-JAX at 4, 8,
-12 and 16, and both hqnn ways against the batch size at 8 and 16 qubits; it draws
-``docs/cost_curve.png`` (``--plot``): 40 points, estimated at about 15 minutes on 2 quiet
-cores at ``--seconds 2`` (from partial runs on a loaded machine, where it would take ~22).
+scoped eager loop (``hqnn``, up to 20) from 4 to 20 qubits, tc-JAX at 4, 8, 12, 16, 18 and
+20 and PennyLane-JAX up to 16 (``--peer-qubits``), and both hqnn ways against the batch size
+at 8 and 16 qubits; it draws ``docs/cost_curve.png`` (``--plot``): 42 points, about 15
+minutes on 2 quiet cores at ``--seconds 2`` plus about 7 for tc-JAX at 18 and 20 qubits (its
+20-qubit step: 51 s and 17 GiB, after its compile).
 
     python benchmarks/bench_peers.py --qubits 4 8 12 16 --seconds 3 --rounds 1
     python benchmarks/bench_peers.py --curve --seconds 2 --json docs/cost_curve.json
@@ -69,7 +70,7 @@ def frameworks() -> list[Framework]:
         Framework("hqnn-compiled", here, probe, True, 16, {"MODE": "compiled"}),
         Framework("hqnn-step", here, probe, True, 16, {"MODE": "step"}),
         Framework("hqnn-eager", here, probe, True, 16, {"MODE": "eager"}),
-        Framework("tc-jax", venv, peers / "tc-jax.py", False, 16),
+        Framework("tc-jax", venv, peers / "tc-jax.py", False, 20),  # 17 GiB at 20 qubits
         Framework("pl-jax-vmap", venv, peers / "pl-jax-vmap.py", False, 16),
         Framework("pl-jax-bcast", venv, peers / "pl-jax-bcast.py", False, 16),
         Framework("tc-torch", venv, peers / "tc-torch.py", True, 12),
@@ -261,7 +262,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="frameworks to leave out")
     parser.add_argument("--curve", action="store_true", help="the cost curve and its plot")
     parser.add_argument("--curve-qubits", type=int, nargs="+", default=list(range(4, 21, 2)))
-    parser.add_argument("--peer-qubits", type=int, nargs="+", default=[4, 8, 12, 16],
+    parser.add_argument("--peer-qubits", type=int, nargs="+", default=[4, 8, 12, 16, 18, 20],
                         help="the JAX peers' points on the cost curve")
     parser.add_argument("--batch-qubits", type=int, nargs="*", default=sorted(BATCHES),
                         choices=sorted(BATCHES), help="the cost curve's batch-size series")
