@@ -130,3 +130,34 @@ def test_circuits_in_the_one_thread_kernel_get_one_thread(user_threads, monkeypa
         assert model.quantum_layer.threads(32) == expected
         assert model_threads(model, 32) == expected
     assert threads_for(16, 32) == 2
+
+
+def test_a_scope_in_one_thread_leaves_another_threads_count_alone(user_threads) -> None:
+    """Two studio jobs train in two threads at once: torch keeps the count per thread (once a
+    thread has run torch), so one job's scope neither changes nor is undone by the other's."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    seen: dict[str, int] = {}
+
+    def job() -> None:
+        torch.set_num_threads(2)  # this thread's own count, as a job thread has it
+        with thread_scope(1):
+            seen["inside"] = torch.get_num_threads()
+            entered.set()
+            release.wait(10)
+        seen["after"] = torch.get_num_threads()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    try:
+        assert entered.wait(10)
+        assert torch.get_num_threads() == user_threads  # the other job's scope is not ours
+        with thread_scope(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == user_threads
+    finally:
+        release.set()
+        worker.join(10)
+    assert seen == {"inside": 1, "after": 2}
+    assert torch.get_num_threads() == user_threads
