@@ -266,8 +266,8 @@ def test_fused_path_hands_large_batches_to_torch() -> None:
     layer = QuantumLayer(CircuitConfig(n_qubits=10, layers=2))
     assert layer._fused is not None
     assert layer._fused.applies_to(torch.zeros(32, 10))
-    assert not layer._fused.applies_to(torch.zeros(16385, 10))  # above 2**24 amplitudes
-    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))  # the kernel: up to 2**24
+    assert not layer._fused.applies_to(torch.zeros(65537, 10))  # above 2**26 amplitudes
+    small = QuantumLayer(CircuitConfig(n_qubits=4, layers=2))  # the kernel: up to 2**26
     assert small._fused.applies_to(torch.zeros(KERNEL_MAX_AMPLITUDES // 16, 4))  # amplitudes
     assert not small._fused.applies_to(torch.zeros(KERNEL_MAX_AMPLITUDES // 16 + 1, 4))
     small._fused.kernel = None  # the NumPy path's limits

@@ -91,14 +91,13 @@ def test_float32_kernel_agrees_with_float64() -> None:
 def test_kernel_is_used_only_where_it_applies() -> None:
     reupload = QuantumLayer(CircuitConfig(n_qubits=4, layers=2, reupload=True))
     assert reupload._fused is not None and reupload._fused.kernel is None
-    for n in (2, 8, 12, 14, 16):
+    for n in (2, 8, 12, 14, 16, 17):
         assert QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused.kernel is not None
     wide = QuantumLayer(CircuitConfig(n_qubits=14, layers=2, reupload=True))
     assert wide._fused is None  # the NumPy path stops at 12 qubits; the engine runs it
-    assert QuantumLayer(CircuitConfig(n_qubits=17, layers=2))._fused is None
     kernel16 = QuantumLayer(CircuitConfig(n_qubits=16, layers=2))._fused
-    assert kernel16.applies_to(torch.zeros(256, 16))  # up to 2**24 amplitudes: the kernel
-    assert not kernel16.applies_to(torch.zeros(257, 16))  # beyond, the engine's threads
+    assert kernel16.applies_to(torch.zeros(1024, 16))  # up to 2**26 amplitudes: the kernel
+    assert not kernel16.applies_to(torch.zeros(1025, 16))  # beyond, the engine
 
 
 @pytest.mark.parametrize("n, batch", [(8, 1), (8, 37), (12, 3), (12, 20), (4, 1500), (14, 3),
@@ -115,6 +114,30 @@ def test_larger_circuits_in_the_kernel_match_the_engine(n: int, batch: int) -> N
     layer.use_fused = False
     for ours, ref in zip((out, gx, gw), _outputs_and_grads(layer, x, weight)):
         torch.testing.assert_close(ours, ref, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("n, batch", [(12, 520), (17, 16)])
+def test_chunks_on_worker_threads_give_the_same_bits_as_one_thread(n, batch, monkeypatch) -> None:
+    """From 2**21 amplitudes a call's chunks run in groups on worker threads (12 x 520: 17
+    chunks in float64, 17 x 16: 2); any number of groups gives exactly one thread's outputs
+    and gradients, and at 17 qubits (past the old 16-qubit limit) the engine's to 1e-10."""
+    from hqnn_core.simulator import kernel
+
+    layer = _layer(dict(n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
+                        entanglement="circular", measurement="z"))
+    x = torch.rand(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(8)) * 3
+    weight = torch.randn(batch, n, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    results = {}
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(kernel, "threads_for", lambda n_qubits, b, w=workers: w)
+        results[workers] = _outputs_and_grads(layer, x, weight)
+    for workers in (2, 3):
+        for ours, one in zip(results[workers], results[1]):
+            assert torch.equal(ours, one)
+    if n > 16:
+        layer.use_fused = False
+        for ours, ref in zip(results[2], _outputs_and_grads(layer, x, weight)):
+            torch.testing.assert_close(ours, ref, atol=1e-10, rtol=0)
 
 
 def test_the_batch_runs_in_cache_sized_chunks() -> None:
@@ -150,3 +173,31 @@ def test_kernel_weights_only_and_inputs_only_gradients() -> None:
         for a, b in zip(grads, reference):
             torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
     layer.weights.requires_grad_(True)
+
+
+def test_a_forked_child_runs_the_chunks_on_its_own_workers(monkeypatch) -> None:
+    """A process forked after the pool exists (a DataLoader worker, multiprocessing) would
+    wait forever on the parent's threads; it gets its own."""
+    import multiprocessing
+
+    from hqnn_core.simulator import kernel
+
+    layer = _layer(dict(n_qubits=12, encoding="angle", ansatz="hardware_efficient", layers=2,
+                        entanglement="circular", measurement="z"))
+    x = torch.rand(520, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    monkeypatch.setattr(kernel, "threads_for", lambda n_qubits, b: 2)
+    with torch.no_grad():
+        expected = layer(x)  # the parent's pool now exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_forward_in_child, (layer, x))
+        got = result.get(timeout=120)
+    assert np.array_equal(got, expected.numpy())
+
+
+def _forward_in_child(layer: QuantumLayer, x: torch.Tensor) -> torch.Tensor:
+    from hqnn_core.simulator import kernel
+
+    kernel.threads_for = lambda n_qubits, b: 2  # the chunks in two groups here too
+    with torch.no_grad():
+        return layer(x).numpy()  # a tensor would travel through shared memory

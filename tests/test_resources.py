@@ -77,7 +77,7 @@ def test_sample_count_follows_the_class_subset() -> None:
     (CircuitConfig(n_qubits=6, reupload=True), 32),
     (CircuitConfig(n_qubits=6, encoding="amplitude"), 32),
     (CircuitConfig(n_qubits=6, encoding="iqp", ansatz="efficient_su2"), 32),
-    (CircuitConfig(n_qubits=14), 2048),  # 2**25 amplitudes: past the kernel's 2**24
+    (CircuitConfig(n_qubits=14), 8192),  # 2**27 amplitudes: past the kernel's 2**26
 ])
 def test_the_time_estimate_knows_the_path_the_layer_takes(circuit, batch) -> None:
     """``simulation_path`` (a pure function of the config) names the path the built layer

@@ -119,17 +119,17 @@ def test_fit_trains_on_one_thread_and_gives_the_callers_count_back(user_threads,
     assert torch.get_num_threads() == user_threads
 
 
-def test_circuits_in_the_one_thread_kernel_get_one_thread(user_threads, monkeypatch) -> None:
-    """16 qubits x batch 32 (2**21 amplitudes) runs in the kernel: no threads around it; the
-    same circuit with re-uploading (the torch engine) gets the idle cores."""
+def test_kernel_and_engine_circuits_get_the_same_count(user_threads, monkeypatch) -> None:
+    """16 qubits x batch 32 (2**21 amplitudes): the idle cores, as threads of the engine or as
+    the kernel's workers over chunks of the batch; 8 qubits x 32: one thread."""
     monkeypatch.setattr(threads, "idle_cores", lambda: 2)
-    for reupload, expected in ((False, 1), (True, 2)):
-        circuit = {"n_qubits": 16, "layers": 2, "reupload": reupload}
-        cfg = RunConfig.from_dict({"circuit": circuit})
-        model = build_model(cfg, n_classes=3, image_shape=(1, 4, 4))
-        assert model.quantum_layer.threads(32) == expected
-        assert model_threads(model, 32) == expected
-    assert threads_for(16, 32) == 2
+    for n, expected in ((16, 2), (8, 1)):
+        for reupload in (False, True):
+            circuit = {"n_qubits": n, "layers": 2, "reupload": reupload}
+            cfg = RunConfig.from_dict({"circuit": circuit})
+            model = build_model(cfg, n_classes=3, image_shape=(1, 4, 4))
+            assert model.quantum_layer.threads(32) == expected
+            assert model_threads(model, 32) == expected
 
 
 def test_a_scope_in_one_thread_leaves_another_threads_count_alone(user_threads) -> None:

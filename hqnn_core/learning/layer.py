@@ -245,11 +245,9 @@ class QuantumLayer(torch.nn.Module):
         return self._engine(inputs, self.weights)
 
     def threads(self, batch: int) -> int:
-        """hqnn's intra-op thread count around a CPU call on ``batch`` samples: 1 where the
-        single-threaded compiled kernel runs the circuit, else ``threads_for``."""
-        fused = self._fused if self._runner is None and self.use_fused else None
-        if fused is not None and fused.runs_kernel(batch):
-            return 1
+        """hqnn's thread count around a CPU call on ``batch`` samples (``threads_for``): the
+        torch engine's intra-op threads, or the compiled kernel's threads over chunks of the
+        batch."""
         return threads_for(self.n_qubits, batch)
 
     def _engine(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -130,8 +130,7 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool) -> None:
 
 
 def model_threads(model: Classifier, batch: int) -> int:
-    """The thread count for a step of ``model`` on ``batch`` samples (see ``threads_for``;
-    one thread where the compiled kernel runs the circuit)."""
+    """The thread count for a step of ``model`` on ``batch`` samples (see ``threads_for``)."""
     layer = model.quantum_layer
     return layer.threads(batch) if layer is not None else threads_for(0, batch)
 

@@ -49,8 +49,10 @@ from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, k
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
 
 MAX_QUBITS = 12  # the NumPy path (re-uploading layers)
-KERNEL_MAX_QUBITS = 16  # the compiled kernel (no re-uploading): 2.0-3.8x the one-thread
-# torch engine at 13-16 qubits (batch 16-64, layer forward + backward, one process alternating)
+KERNEL_MAX_QUBITS = 20  # the compiled kernel (no re-uploading): 2.0-3.8x the one-thread
+# torch engine at 13-16 qubits (batch 16-64, layer forward + backward, one process alternating);
+# with its chunks on two threads, training at 18 / 20 qubits x 32 took 63.8 / 10.3 samples/s
+# against the two-thread engine's 26.6 / 3.5 (plain eager loop, quiet 2-core machine).
 # Circuits without re-uploading layers run through the compiled loops of ``kernel`` (SIMD
 # over the batch): faster than the NumPy path's BLAS blocks at every size and batch it was
 # measured at, 2-12 qubits x batch 1-256 (benchmarks/bench_kernel.py: 1.7-3.8x, parity at
@@ -59,12 +61,14 @@ KERNEL_MAX_QUBITS = 16  # the compiled kernel (no re-uploading): 2.0-3.8x the on
 # engine gets threads: 1.9-7x at 4-12 qubits x batch 128-8192; 1.8-3.5x against its one or two
 # threads at 2**21-2**23 amplitudes (14x128 .. 16x128, 12x1024, 8x16384; noisy machine), and
 # with the batch in cache-sized chunks 3.2-9.5x its two threads at 2**23-2**24 (16x128,
-# 16x256, 12x4096, 8x65536; loaded machine), so kernel circuits take the fused path up to
-# KERNEL_MAX_AMPLITUDES per call (beyond, unmeasured, the engine's threads may pay). Without the kernel
+# 16x256, 12x4096, 8x65536; loaded machine). With the chunks on two threads (from 2**21
+# amplitudes per call), training at 2**25-2**26 amplitudes ran 2.9-4.2x the two-thread engine
+# (16x512, 12x8192, 16x1024; quiet machine, plain eager loop), so kernel circuits take the
+# fused path up to KERNEL_MAX_AMPLITUDES per call (beyond, unmeasured). Without the kernel
 # (re-uploading), beyond these the torch engine is faster. Measured on 2 cores: the NumPy
 # path wins up to batch 1024 at 4-6 qubits and up to batch x 2**n x rotation layers of
 # about 5e5 at 8-12 qubits (1.2-1.3x there), and loses by 2x at batch 8192 x 4 qubits.
-KERNEL_MAX_AMPLITUDES = 2**24  # batch x 2**n
+KERNEL_MAX_AMPLITUDES = 2**26  # batch x 2**n
 MAX_BATCH = 1024
 MAX_WORK = 2**19
 # Re-uploading layers build every sample's block derivatives: the fused path wins at batch
@@ -277,7 +281,7 @@ class FusedPath:
         return batch <= self.max_batch and batch * self.work_per_sample <= MAX_WORK
 
     def runs_kernel(self, batch: int) -> bool:
-        """Whether a CPU call on ``batch`` samples runs in the compiled (one-thread) kernel."""
+        """Whether a CPU call on ``batch`` samples runs in the compiled kernel."""
         return self.kernel is not None and batch * 2**self.n <= KERNEL_MAX_AMPLITUDES
 
     def forward(self, x: np.ndarray, w: np.ndarray, derivatives: bool = False,

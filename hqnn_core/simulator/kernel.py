@@ -17,18 +17,64 @@ per qubit and layer:
   ``G = sum conj(lambda_r) psi_c``; the encoding's gradient comes from the cotangent at the
   product state, contracted with the other qubits' columns in ``3 * 2**n`` steps a sample.
 
-Compiled on first use and cached on disk (``cache=True``); single-threaded, which is what
-these sizes want (see ``threads``), and without the GIL (other Python threads, such as the
-studio's server, run meanwhile). ``fused.FusedPath`` uses it for every fused circuit
+Compiled on first use and cached on disk (``cache=True``), and run without the GIL (other
+Python threads, such as the studio's server, run meanwhile). Each call is single-threaded;
+from ``threads.PARALLEL_AMPLITUDES`` per call the batch's chunks run in ``threads_for``
+groups at once, on a pool of worker threads (the caller's count, capped by the idle cores). ``fused.FusedPath`` uses it for every fused circuit
 without re-uploading layers (up to ``fused.KERNEL_MAX_QUBITS`` qubits); tests compare it with the
 NumPy path and the torch engine.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence, TypeVar
+
 import numpy as np
 
 from hqnn_core.simulator.kernel_loops import LAYER, PERMUTE, backward_loops, forward_loops
+from hqnn_core.simulator.threads import threads_for
+
+T = TypeVar("T")
+R = TypeVar("R")
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's worker threads for chunks of large batches (created on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1),
+                                       thread_name_prefix="hqnn-kernel")
+        return _POOL
+
+
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: it makes its own pool."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def in_groups(fn: Callable[[int, Sequence[T]], list[R]], items: Sequence[T], workers: int
+              ) -> list[R]:
+    """``fn(group, items[lo:hi])`` over ``workers`` contiguous groups of ``items`` at once
+    (the first in the calling thread, the others on the pool; the loops release the GIL),
+    results in order."""
+    workers = max(1, min(workers, len(items)))
+    if workers == 1:
+        return fn(0, items)
+    bounds = np.linspace(0, len(items), workers + 1).round().astype(int)
+    futures = [_pool().submit(fn, g, items[bounds[g]:bounds[g + 1]]) for g in range(1, workers)]
+    first = fn(0, items[bounds[0]:bounds[1]])
+    return first + [r for f in futures for r in f.result()]
 
 KIND_CODES = {"rx": 0, "ry": 1, "rz": 2}
 
@@ -70,12 +116,13 @@ Affine = tuple[np.ndarray, np.ndarray, np.ndarray]  # angles = const + x @ a_in.
 def sparse_readout(readout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A (2**n, K) readout matrix as, per basis state, the outputs it feeds and the weights
     (padded with weight 0): Z strings feed every output, probabilities one."""
-    width = max(1, int((readout != 0).sum(1).max()))
-    index = np.zeros((readout.shape[0], width), dtype=np.int64)
-    value = np.zeros((readout.shape[0], width))
-    for i, row in enumerate(readout):
-        (nonzero,) = np.nonzero(row)
-        index[i, :len(nonzero)], value[i, :len(nonzero)] = nonzero, row[nonzero]
+    nonzero = readout != 0
+    width = max(1, int(nonzero.sum(1).max()))
+    # Per row, the columns of its nonzeros first, in order (a stable sort of "is zero").
+    columns = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]
+    used = np.take_along_axis(nonzero, columns, axis=1)
+    index = np.where(used, columns, 0).astype(np.int64)
+    value = np.where(used, np.take_along_axis(readout, columns, axis=1), 0.0)
     return index, value
 
 
@@ -144,15 +191,19 @@ class SmallKernel:
         state = np.empty((x.shape[0], 2**self.n) if with_state else (0, 0), cdtype)
         x = np.ascontiguousarray(x, dtype=w.dtype)
         step = chunk_size(self.n, x.shape[0], w.dtype)
-        outs, chunks = [], []
-        for start in range(0, max(x.shape[0], 1), step):  # one (empty) chunk for no samples
-            out, enc, planar = forward_loops(
+        starts = range(0, max(x.shape[0], 1), step)  # one (empty) chunk for no samples
+
+        def run(group: int, part: Sequence[int]) -> list[tuple]:
+            own = mats if group == 0 else np.empty_like(mats)  # the same values, not shared
+            return [(start, *forward_loops(
                 x[start:start + step], w, e_const, e_in, e_w, l_const, l_w,
                 self.encoder_kinds, self.kinds, self.depths, self.ops, self.perms,
-                self.readout_index, value, self.n_outputs, mats, state[start:start + step])
-            outs.append(out)
-            chunks.append((start, enc, planar))
-        out = outs[0] if len(outs) == 1 else np.concatenate(outs)
+                self.readout_index, value, self.n_outputs, own, state[start:start + step]))
+                for start in part]
+
+        done = in_groups(run, starts, threads_for(self.n, x.shape[0]))
+        out = done[0][1] if len(done) == 1 else np.concatenate([d[1] for d in done])
+        chunks = [(start, enc, planar) for start, _, enc, planar in done]
         return out, state if with_state else None, KernelTables(mats, chunks)
 
     def backward(self, grad: np.ndarray, tables: KernelTables, need_inputs: bool,
@@ -161,10 +212,14 @@ class SmallKernel:
         not needed."""
         _, e_in, e_w, _, l_w, value = self._maps[grad.dtype]
         grad = np.ascontiguousarray(grad)
-        parts = [backward_loops(grad[start:start + planar.shape[2]], planar, enc, tables.mats,
-                                self.depths, self.ops, self.inverses, self.readout_index, value,
-                                need_inputs, need_weights, e_in, e_w, l_w)
-                 for start, enc, planar in tables.chunks]
+
+        def run(_: int, part: Sequence[tuple]) -> list[tuple[np.ndarray, np.ndarray]]:
+            return [backward_loops(grad[start:start + planar.shape[2]], planar, enc, tables.mats,
+                                   self.depths, self.ops, self.inverses, self.readout_index,
+                                   value, need_inputs, need_weights, e_in, e_w, l_w)
+                    for start, enc, planar in part]
+
+        parts = in_groups(run, tables.chunks, threads_for(self.n, grad.shape[0]))
         if len(parts) == 1:
             return parts[0]
         return np.concatenate([gx for gx, _ in parts]), np.sum([gw for _, gw in parts], axis=0)

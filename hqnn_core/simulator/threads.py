@@ -13,8 +13,8 @@ returns, also on an exception. CPU autograd runs a backward pass in the thread t
 The policy (``threads_for``): below ``PARALLEL_AMPLITUDES`` amplitudes per call (batch x
 2**n) one thread; above, the caller's count, capped by the cores that other processes leave
 idle (from ``/proc/stat``, re-read at most every ``LOAD_INTERVAL`` seconds), so that a busy
-neighbour never makes hqnn's threads wait for each other. Circuits that the single-threaded
-compiled kernel runs get one thread at every size (``QuantumLayer.threads``).
+neighbour never makes hqnn's threads wait for each other. The compiled kernel takes the same
+count as worker threads over chunks of the batch (``kernel.in_groups``).
 """
 
 from __future__ import annotations
