@@ -94,7 +94,8 @@ def _optimizers(kind: str, model: torch.nn.Module, ref: torch.nn.Module
     (4, "zz", "tanh", "adam_groups", 37, True),
     (8, "z", "relu", "adamw", 32, True),
     (8, "zz", None, "sgd", 9, False),
-    (14, "z", None, "adam", 3, False),  # the kernel runs up to 16 qubits
+    (14, "z", None, "adam", 3, False),
+    (17, "z", None, "adam", 2, False),  # the kernel runs up to 20 qubits
     (8, "zz", "tanh", "adam", 150, True),  # the circuit over 3 chunks of the batch
     (12, "z", None, "sgd_momentum", 40, False),  # 2 chunks, the last one partial
 ])
