@@ -20,61 +20,19 @@ per qubit and layer:
 Compiled on first use and cached on disk (``cache=True``), and run without the GIL (other
 Python threads, such as the studio's server, run meanwhile). Each call is single-threaded;
 from ``threads.PARALLEL_AMPLITUDES`` per call the batch's chunks run in ``threads_for``
-groups at once, on a pool of worker threads (the caller's count, capped by the idle cores). ``fused.FusedPath`` uses it for every fused circuit
-without re-uploading layers (up to ``fused.KERNEL_MAX_QUBITS`` qubits); tests compare it with the
-NumPy path and the torch engine.
+groups at once on worker threads (``threads.in_groups``). ``fused.FusedPath`` uses it for
+every fused circuit without re-uploading layers (up to ``fused.KERNEL_MAX_QUBITS`` qubits);
+tests compare it with the NumPy path and the torch engine.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence, TypeVar
+from typing import Sequence
 
 import numpy as np
 
 from hqnn_core.simulator.kernel_loops import LAYER, PERMUTE, backward_loops, forward_loops
-from hqnn_core.simulator.threads import threads_for
-
-T = TypeVar("T")
-R = TypeVar("R")
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The process's worker threads for chunks of large batches (created on first use)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1),
-                                       thread_name_prefix="hqnn-kernel")
-        return _POOL
-
-
-def _forget_pool() -> None:
-    """A forked child has none of the parent's threads: it makes its own pool."""
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def in_groups(fn: Callable[[int, Sequence[T]], list[R]], items: Sequence[T], workers: int
-              ) -> list[R]:
-    """``fn(group, items[lo:hi])`` over ``workers`` contiguous groups of ``items`` at once
-    (the first in the calling thread, the others on the pool; the loops release the GIL),
-    results in order."""
-    workers = max(1, min(workers, len(items)))
-    if workers == 1:
-        return fn(0, items)
-    bounds = np.linspace(0, len(items), workers + 1).round().astype(int)
-    futures = [_pool().submit(fn, g, items[bounds[g]:bounds[g + 1]]) for g in range(1, workers)]
-    first = fn(0, items[bounds[0]:bounds[1]])
-    return first + [r for f in futures for r in f.result()]
+from hqnn_core.simulator.threads import in_groups, threads_for
 
 KIND_CODES = {"rx": 0, "ry": 1, "rz": 2}
 

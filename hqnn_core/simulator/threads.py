@@ -1,9 +1,9 @@
 """Intra-op threads for hqnn's own work: chosen per size, and the caller's count put back.
 
 ``torch.set_num_threads`` sets the calling thread's count (OpenMP's and MKL's setting are per
-thread once a thread has run torch; threads that have not yet take the last count set), and a
-team of OpenMP threads at sizes where each operation takes microseconds only waits: with torch's default (one thread per core) and one
-busy process beside, small circuits trained 4-19x slower than on one thread. So hqnn sets
+thread once a thread has run torch; threads that have not yet take the last count set), and
+a team of OpenMP threads at sizes where each operation takes microseconds only waits: with
+torch's default (one thread per core) and one busy process beside, small circuits trained 4-19x slower than on one thread. So hqnn sets
 the count itself, only inside its own calls (a ``QuantumLayer`` forward, the fused path's
 backward, each training step of ``fit``), and restores the caller's count when the call
 returns, also on an exception. CPU autograd runs a backward pass in the thread that calls
@@ -14,7 +14,7 @@ The policy (``threads_for``): below ``PARALLEL_AMPLITUDES`` amplitudes per call 
 2**n) one thread; above, the caller's count, capped by the cores that other processes leave
 idle (from ``/proc/stat``, re-read at most every ``LOAD_INTERVAL`` seconds), so that a busy
 neighbour never makes hqnn's threads wait for each other. The compiled kernel takes the same
-count as worker threads over chunks of the batch (``kernel.in_groups``).
+count as worker threads over chunks of the batch (``in_groups``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import torch
 
@@ -159,3 +160,43 @@ _meter = _LoadMeter()
 def idle_cores() -> int:
     """Cores not busy with other processes (at least 1; all of them where not measurable)."""
     return _meter.idle()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's worker threads for ``in_groups`` (created on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max(1, (os.cpu_count() or 1) - 1),
+                                       thread_name_prefix="hqnn-worker")
+        return _POOL
+
+
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: it makes its own pool."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def in_groups(fn: Callable[[int, Sequence[T]], list[R]], items: Sequence[T], workers: int
+              ) -> list[R]:
+    """``fn(group, items[lo:hi])`` over ``workers`` contiguous groups of ``items`` at once
+    (the first in the calling thread, the others on a process-wide pool), results in order;
+    ``fn`` must release the GIL to run in parallel, as the kernel's loops do."""
+    workers = max(1, min(workers, len(items)))
+    if workers == 1:
+        return fn(0, items)
+    bounds = [len(items) * g // workers for g in range(workers + 1)]
+    futures = [_pool().submit(fn, g, items[bounds[g]:bounds[g + 1]]) for g in range(1, workers)]
+    first = fn(0, items[bounds[0]:bounds[1]])
+    return first + [r for f in futures for r in f.result()]
