@@ -114,3 +114,63 @@ def test_a_stop_swallowed_by_tune_still_counts_as_a_stop():
     assert signal.getsignal(signal.SIGINT) is before
     assert _fit(_TuneLikeTuner(interrupt=False)) is False
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_restored_trial_whose_run_completed_reports_it_without_training(tmp_path, monkeypatch):
+    """Before: a trial that finished just before a Stop was run again on resume; fitting its
+    completed folder re-evaluated it and rewrote its metrics (best weights already gone)."""
+    from hqnn_core.config import RunConfig
+    from hqnn_core.learning import training
+    from hqnn_core.learning.checkpoint import METRICS_FILE
+    from hqnn_core.sweeps import trial
+
+    reports: list[dict] = []
+    monkeypatch.setattr(trial, "_report", reports.append)
+    ctx = trial.TrialContext("swtest", str(tmp_path / "runs"), {}, trial.ROLE_FINAL)
+    cfg = RunConfig.from_dict(TINY)
+    trial._fit_trial(cfg, ctx, "t_00000", {}, 0, {"pid": 1})
+    first = reports[-1]
+    assert first["finished"] and first["val_acc"] is not None and first["test_acc"] is not None
+    metrics_file = tmp_path / "runs" / first["run_id"] / METRICS_FILE
+    saved = metrics_file.read_bytes()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a completed run was fitted again")
+
+    monkeypatch.setattr(training, "fit", no_training)
+    trial._fit_trial(cfg, ctx, "t_00000", {}, 0, {"pid": 1})
+    assert reports[-1] == first and metrics_file.read_bytes() == saved
+
+
+class _Trial:
+    def __init__(self, trial_id: str) -> None:
+        self.trial_id, self.config, self.error_file = trial_id, {"params": {"train.lr": 0.1}}, None
+
+
+def test_a_restored_trial_keeps_the_row_it_finished_with(tmp_path):
+    """Tune starting a finished trial again (restore after a Stop) leaves its row as it was."""
+    from hqnn_core.sweeps import run
+    from hqnn_core.sweeps.tracker import SweepTracker
+
+    key = str(tmp_path)
+    run._TRACKERS[key] = tracker = SweepTracker(tmp_path, "sw", ["train.lr"], 2)
+    try:
+        callback = run._TrackerCallback(key, "search")
+        t = _Trial("t_00001")
+        callback.on_trial_start(0, [], t)
+        callback.on_trial_result(0, [], t, {"epoch": 1, "val_acc": 0.5, "run_id": "r1"})
+        callback.on_trial_result(0, [], t, {"epoch": 1, "val_acc": 0.5, "run_id": "r1",
+                                            "finished": True})
+        callback.on_trial_complete(0, [], t)
+        before = tracker.get("t_00001", "search")
+        assert before.status == "completed" and before.ended is not None
+        time.sleep(0.01)
+        callback.on_trial_start(0, [], t)  # the restored experiment runs it again
+        assert tracker.get("t_00001", "search") == before
+        callback.on_trial_result(0, [], t, {"epoch": 1, "val_acc": 0.5, "run_id": "r1",
+                                            "finished": True})
+        callback.on_trial_complete(0, [], t)
+        callback.on_trial_error(0, [], t)
+        assert tracker.get("t_00001", "search") == before
+    finally:
+        run._TRACKERS.pop(key, None)

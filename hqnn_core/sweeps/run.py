@@ -200,7 +200,18 @@ class _TrackerCallback:
     def tracker(self) -> SweepTracker:
         return _TRACKERS[self.key]
 
+    def _finished(self, trial: Any) -> bool:
+        """Whether this trial's row already holds its final result (kept as recorded).
+
+        A restored sweep can start a trial again whose final report came just before a Stop;
+        the trial then only reports its saved run again, and the row keeps its times.
+        """
+        row = self.tracker.get(trial.trial_id, self.stage)
+        return row is not None and row.status in ("completed", "invalid")
+
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if self._finished(trial):
+            return
         cfg = trial.config
         self.tracker.update(trial.trial_id, self.stage, force=True, status="running",
                             params=dict(cfg.get("params", {})), seed=cfg.get("seed"),
@@ -208,6 +219,8 @@ class _TrackerCallback:
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
+        if self._finished(trial):
+            return
         row = self.tracker.get(trial.trial_id, self.stage)
         curve = list(row.curve) if row else []
         changes: dict[str, Any] = {"val_acc": result.get(METRIC), "pid": result.get("pid"),
@@ -238,6 +251,8 @@ class _TrackerCallback:
         self.tracker.update(trial.trial_id, self.stage, force=True, status=status, ended=ended)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if self._finished(trial):
+            return
         self.tracker.update(trial.trial_id, self.stage, force=True, status="failed",
                             ended=time.time(), error=_error_text(trial))
 

@@ -10,7 +10,8 @@ once per epoch, after that epoch's checkpoint is on disk::
 
 and once more when the run has finished (``"finished": True`` with the final ``val_acc``,
 ``train_seconds``, ``parameters`` and, for the final re-training only, ``test_acc``). A
-trial restarted by a resumed sweep finds its folder and continues from its checkpoint.
+trial restarted by a resumed sweep finds its folder and continues from its checkpoint; one
+whose run had already completed reports that run's saved result without training.
 Test accuracy of search trials is never reported: selection only sees validation.
 """
 
@@ -125,12 +126,14 @@ def _fit_trial(cfg: Any, ctx: TrialContext, trial_id: str, params: dict[str, Any
             _report({**last, "run_id": run_id, **common})
             last.clear()
 
-    resume = (run_dir / CHECKPOINT_FILE).exists()
-    result = fit(cfg, run_dir=run_dir, callbacks=[on_event], resume=resume, stop_event=stop)
-    store.refresh(run_id)
-    if result.status == "stopped":
-        return
-    m = result.metrics
+    m = _completed_metrics(run_dir)
+    if m is None:  # a run that finished before a Stop is reported again, never refitted
+        resume = (run_dir / CHECKPOINT_FILE).exists()
+        result = fit(cfg, run_dir=run_dir, callbacks=[on_event], resume=resume, stop_event=stop)
+        store.refresh(run_id)
+        if result.status == "stopped":
+            return
+        m = result.metrics
     final = {"epoch": m.get("epochs_done", cfg.train.epochs), "finished": True, "run_id": run_id,
              "val_acc": m.get("val_accuracy"), "val_loss": _final_val_loss(m),
              "train_seconds": m.get("train_seconds"),
@@ -138,6 +141,26 @@ def _fit_trial(cfg: Any, ctx: TrialContext, trial_id: str, params: dict[str, Any
     if ctx.role == ROLE_FINAL:
         final["test_acc"] = m.get("test_accuracy")
     _report(final)
+
+
+def _completed_metrics(run_dir: Any) -> dict[str, Any] | None:
+    """The saved metrics of a run folder whose training completed, else None.
+
+    Tune can restore a trial whose last report it had not yet recorded when a Stop came (the
+    run had already finished); fitting it again would only re-evaluate it, and with its best
+    weights already discarded it could rewrite the run's chosen epoch and accuracy.
+    """
+    from hqnn_core.errors import RunError
+    from hqnn_core.learning.checkpoint import METRICS_FILE, read_json
+
+    path = run_dir / METRICS_FILE
+    if not path.is_file():
+        return None
+    try:
+        metrics = read_json(path)
+    except RunError:  # unreadable: train it (again) from its checkpoint
+        return None
+    return metrics if metrics.get("status") == "completed" else None
 
 
 def _final_val_loss(metrics: dict[str, Any]) -> float | None:
