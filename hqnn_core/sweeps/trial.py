@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hqnn_core.errors import ConfigError
@@ -143,7 +144,7 @@ def _fit_trial(cfg: Any, ctx: TrialContext, trial_id: str, params: dict[str, Any
     _report(final)
 
 
-def _completed_metrics(run_dir: Any) -> dict[str, Any] | None:
+def _completed_metrics(run_dir: Path) -> dict[str, Any] | None:
     """The saved metrics of a run folder whose training completed, else None.
 
     Tune can restore a trial whose last report it had not yet recorded when a Stop came (the
