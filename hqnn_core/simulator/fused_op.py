@@ -14,8 +14,7 @@ same circuit, which computes the same function.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from typing import Callable, ContextManager
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -39,17 +38,15 @@ def fused_outputs(path: FusedPath, inputs: Tensor, weights: Tensor) -> Tensor:
     return _TransformableFusedFunction.apply(inputs, weights, path)[0]
 
 
-def _blas_guard(path: FusedPath, batch: int) -> ContextManager[None]:
-    """OpenBLAS held to one thread around the NumPy path; the compiled kernel uses no BLAS."""
-    return nullcontext() if path.kernel is not None else single_thread_blas
-
-
 def _eager_forward(path: FusedPath, inputs: Tensor, weights: Tensor, derivatives: bool
                    ) -> tuple[Tensor, tuple]:
     """Outputs and what the backward needs (final state, tables)."""
     x, w = inputs.numpy(force=True), weights.numpy(force=True)
-    with _blas_guard(path, x.shape[0]):
-        out, state, tables = path.forward(x, w, derivatives, with_state=False)
+    if path.kernel is not None:  # compiled loops: no BLAS, and no state kept
+        out, _, tables = path.kernel.forward(x, w, with_state=False)
+        return torch.from_numpy(out), (None, tables)
+    with single_thread_blas:  # OpenBLAS held to one thread around the NumPy path
+        out, state, tables = path.forward(x, w, derivatives)
     return torch.from_numpy(out), (state, tables)
 
 
@@ -58,10 +55,13 @@ def _eager_backward(path: FusedPath, x: Tensor, w: Tensor, saved: tuple, grad: T
     """Gradients for inputs and weights (None where not needed)."""
     if torch.is_grad_enabled():
         return (*_differentiable_vjp(path, x, w, grad, need_x, need_w), None)
-    with _blas_guard(path, x.shape[0]):
-        grad_x, grad_w = path.backward(x.numpy(force=True), w.numpy(force=True), saved[0],
-                                       grad.to(w.dtype).numpy(force=True), need_x, need_w,
-                                       saved[1])
+    grad_out = grad.to(w.dtype).numpy(force=True)
+    if path.kernel is not None:  # the forward's tables hold all it needs
+        grad_x, grad_w = path.kernel.backward(grad_out, saved[1], need_x, need_w)
+    else:
+        with single_thread_blas:
+            grad_x, grad_w = path.backward(x.numpy(force=True), w.numpy(force=True), saved[0],
+                                           grad_out, need_x, need_w, saved[1])
     return (torch.from_numpy(grad_x) if need_x else None,
             torch.from_numpy(grad_w) if need_w else None, None)
 

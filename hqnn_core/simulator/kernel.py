@@ -149,7 +149,13 @@ class SmallKernel:
         state = np.empty((x.shape[0], 2**self.n) if with_state else (0, 0), cdtype)
         x = np.ascontiguousarray(x, dtype=w.dtype)
         step = chunk_size(self.n, x.shape[0], w.dtype)
-        starts = range(0, max(x.shape[0], 1), step)  # one (empty) chunk for no samples
+        if x.shape[0] <= step:  # one chunk, in this thread (small circuits: most calls)
+            out, enc, planar = forward_loops(
+                x, w, e_const, e_in, e_w, l_const, l_w, self.encoder_kinds, self.kinds,
+                self.depths, self.ops, self.perms, self.readout_index, value, self.n_outputs,
+                mats, state)
+            return out, state if with_state else None, KernelTables(mats, [(0, enc, planar)])
+        starts = range(0, x.shape[0], step)
 
         def run(group: int, part: Sequence[int]) -> list[tuple]:
             own = mats if group == 0 else np.empty_like(mats)  # the same values, not shared
@@ -170,6 +176,11 @@ class SmallKernel:
         not needed."""
         _, e_in, e_w, _, l_w, value = self._maps[grad.dtype]
         grad = np.ascontiguousarray(grad)
+        if len(tables.chunks) == 1:  # one chunk, in this thread
+            _, enc, planar = tables.chunks[0]
+            return backward_loops(grad, planar, enc, tables.mats, self.depths, self.ops,
+                                  self.inverses, self.readout_index, value, need_inputs,
+                                  need_weights, e_in, e_w, l_w)
 
         def run(_: int, part: Sequence[tuple]) -> list[tuple[np.ndarray, np.ndarray]]:
             return [backward_loops(grad[start:start + planar.shape[2]], planar, enc, tables.mats,
