@@ -48,7 +48,8 @@ def main() -> None:
         n, batch = (int(v) for v in case.split("x"))
         layer = QuantumLayer(CircuitConfig(n_qubits=n, encoding="angle", layers=2,
                                            ansatz="hardware_efficient",
-                                           entanglement="circular", measurement="z"),
+                                           entanglement="circular", measurement="z",
+                                           input_scale=False),
                              dtype=getattr(torch, args.dtype))
         kernel = layer._fused.kernel
         x = np.random.default_rng(1).random((batch, n)).astype(real)

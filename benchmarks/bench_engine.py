@@ -37,7 +37,8 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
 
 def hqnn_layer(n: int) -> torch.nn.Module:
     return QuantumLayer(CircuitConfig(n_qubits=n, encoding="angle", ansatz="hardware_efficient",
-                                      layers=LAYERS, entanglement="circular", measurement="z"),
+                                      layers=LAYERS, entanglement="circular", measurement="z",
+                                      input_scale=False),
                         seed=0)
 
 

@@ -43,7 +43,8 @@ def main() -> None:
     for n in args.qubits:
         layer = QuantumLayer(CircuitConfig(n_qubits=n, encoding="angle", layers=2,
                                            ansatz="hardware_efficient",
-                                           entanglement="circular", measurement="z"))
+                                           entanglement="circular", measurement="z",
+                                           input_scale=False))
         path = layer._fused
         kernel = path.kernel
         for batch in args.batch:

@@ -29,7 +29,7 @@ def model_and_step(n: int, classical: bool):
     torch.manual_seed(1)
     middle = torch.nn.Tanh() if classical else QuantumLayer(CircuitConfig(
         n_qubits=n, encoding="angle", ansatz="hardware_efficient", layers=2,
-        entanglement="circular", measurement="z"))
+        entanglement="circular", measurement="z", input_scale=False))
     model = torch.nn.Sequential(torch.nn.Linear(64, n), middle, torch.nn.Linear(n, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     loss_fn = torch.nn.CrossEntropyLoss()

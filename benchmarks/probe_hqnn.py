@@ -3,7 +3,9 @@
 Model: Linear(64 -> n) -> QuantumLayer -> Linear(n -> 10) on scikit-learn's digits (X/16,
 float32), batches in order, cross-entropy, Adam lr 1e-2; circuit: RY(x_i) on every qubit,
 2 layers of [RY, RZ on every qubit; CNOT ring], <Z_i> readout. The same model as the probes
-of ``../shared/peers`` (see ``bench_peers.py``).
+of ``../shared/peers`` (see ``bench_peers.py``), so ``input_scale=False``: the peers' circuits
+have no trainable input factors (``CircuitConfig``'s default adds n of them, and their Adam
+state, to the step).
 
 Environment: ``NS`` (qubit counts, "4,8"), ``BATCH`` (32), ``BUDGET`` (seconds per case, 3),
 ``WARMUP`` (untimed steps, 3), ``MODE``:
@@ -56,7 +58,8 @@ def statevector_difference(layer: QuantumLayer, n: int) -> float:
 def run(n: int, x: torch.Tensor, y: torch.Tensor) -> None:
     torch.manual_seed(1)
     layer = QuantumLayer(CircuitConfig(n_qubits=n, encoding="angle", ansatz="hardware_efficient",
-                                       layers=2, entanglement="circular", measurement="z"))
+                                       layers=2, entanglement="circular", measurement="z",
+                                       input_scale=False))
     model = torch.nn.Sequential(torch.nn.Linear(64, n), layer, torch.nn.Linear(n, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, fused=MODE == "scoped" or None,
                            foreach=True if MODE == "compiled" else None)
