@@ -120,16 +120,49 @@ def test_fit_trains_on_one_thread_and_gives_the_callers_count_back(user_threads,
 
 
 def test_kernel_and_engine_circuits_get_the_same_count(user_threads, monkeypatch) -> None:
-    """16 qubits x batch 32 (2**21 amplitudes): the idle cores, as threads of the engine or as
-    the kernel's workers over chunks of the batch; 8 qubits x 32: one thread."""
+    """16 qubits x batch 32 (2**21 amplitudes): a step of ``fit`` takes the idle cores, as
+    threads of the engine or as the kernel's workers over chunks of the batch, and a loop
+    block keeps the caller's count for its calls to cap; 8 qubits x 32: one thread."""
     monkeypatch.setattr(threads, "idle_cores", lambda: 2)
-    for n, expected in ((16, 2), (8, 1)):
+    for n, step, loop in ((16, 2, USER_THREADS), (8, 1, 1)):
         for reupload in (False, True):
             circuit = {"n_qubits": n, "layers": 2, "reupload": reupload}
             cfg = RunConfig.from_dict({"circuit": circuit})
             model = build_model(cfg, n_classes=3, image_shape=(1, 4, 4))
-            assert model.quantum_layer.threads(32) == expected
-            assert model_threads(model, 32) == expected
+            assert model_threads(model, 32) == step
+            assert model.quantum_layer.threads(32) == loop
+
+
+def test_a_loop_entered_while_the_machine_is_busy_gets_the_cores_back(user_threads,
+                                                                      monkeypatch) -> None:
+    """The README's loop, ``with thread_scope(layer.threads(batch))``, entered while another
+    process holds all but one core: the kernel's calls inside take one worker while the load
+    lasts and the idle cores once it is gone (the block's count does not freeze them at 1)."""
+    from hqnn_core.simulator import kernel
+
+    idle = [1]
+    monkeypatch.setattr(threads, "idle_cores", lambda: idle[0])
+    workers: list[int] = []
+
+    def recording(fn, items, count):
+        workers.append(count)
+        return threads.in_groups(fn, items, count)
+
+    monkeypatch.setattr(kernel, "in_groups", recording)
+    layer = QuantumLayer(CircuitConfig(n_qubits=16, encoding="angle",
+                                       ansatz="hardware_efficient", layers=2,
+                                       entanglement="circular", measurement="z"), seed=1)
+    assert layer._fused is not None and layer._fused.runs_kernel(32)
+    x = torch.rand(32, 16)
+    with thread_scope(layer.threads(32)):
+        layer(x).sum().backward()
+        busy = list(workers)
+        idle[0] = 2
+        workers.clear()
+        layer(x).sum().backward()
+    assert busy == [1, 1]  # forward and backward, one worker each
+    assert workers == [2, 2]
+    assert torch.get_num_threads() == user_threads
 
 
 def test_a_scope_in_one_thread_leaves_another_threads_count_alone(user_threads) -> None:

@@ -30,7 +30,7 @@ from hqnn_core.simulator.expressions import AngleBlock, parse_angles
 from hqnn_core.simulator.fused import FusedPath, fused_plan
 from hqnn_core.simulator.fused_op import fused_outputs
 from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
-from hqnn_core.simulator.threads import scoped, threads_for
+from hqnn_core.simulator.threads import loop_threads, scoped, threads_for
 
 BACKENDS = ("exact", "aer", "ibm")
 # Circuit weights start uniform in (-r, r): "uniform" the whole circle; "small" near 0 (the ansatz
@@ -245,10 +245,11 @@ class QuantumLayer(torch.nn.Module):
         return self._engine(inputs, self.weights)
 
     def threads(self, batch: int) -> int:
-        """hqnn's thread count around a CPU call on ``batch`` samples (``threads_for``): the
-        torch engine's intra-op threads, or the compiled kernel's threads over chunks of the
-        batch."""
-        return threads_for(self.n_qubits, batch)
+        """The thread count for a loop of calls on ``batch`` samples (``loop_threads``): 1 for
+        small circuits; for large ones the caller's count, which each forward and backward
+        inside caps by the idle cores of the moment (the torch engine's intra-op threads, or
+        the compiled kernel's threads over chunks of the batch)."""
+        return loop_threads(self.n_qubits, batch)
 
     def _engine(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         state = self.program(inputs, weights, self._n_forward)

@@ -130,9 +130,10 @@ def _prepare_run_dir(run_dir: Path, cfg: RunConfig, resume: bool) -> None:
 
 
 def model_threads(model: Classifier, batch: int) -> int:
-    """The thread count for a step of ``model`` on ``batch`` samples (see ``threads_for``)."""
+    """The thread count for a step of ``model`` on ``batch`` samples (``threads_for``, taken
+    afresh at every step)."""
     layer = model.quantum_layer
-    return layer.threads(batch) if layer is not None else threads_for(0, batch)
+    return threads_for(layer.n_qubits if layer is not None else 0, batch)
 
 
 def _route_job_status(model: torch.nn.Module, emit: Callable[..., None]) -> None:

@@ -14,7 +14,9 @@ The policy (``threads_for``): below ``PARALLEL_AMPLITUDES`` amplitudes per call 
 2**n) one thread; above, the caller's count, capped by the cores that other processes leave
 idle (from ``/proc/stat``, re-read at most every ``LOAD_INTERVAL`` seconds), so that a busy
 neighbour never makes hqnn's threads wait for each other. The compiled kernel takes the same
-count as worker threads over chunks of the batch (``in_groups``).
+count as worker threads over chunks of the batch (``in_groups``). ``loop_threads`` is the count
+for a block around many calls (a user's training loop): it leaves the caller's count for large
+circuits, so that each call inside still follows the load as it changes.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ def threads_for(n_qubits: int, batch: int) -> int:
     if batch * 2**n_qubits < PARALLEL_AMPLITUDES:
         return 1
     return max(1, min(torch.get_num_threads(), idle_cores()))
+
+
+def loop_threads(n_qubits: int, batch: int) -> int:
+    """The count for a block around many hqnn calls on ``batch`` states of ``n_qubits`` (a
+    training loop): 1 where every call takes one thread, else the caller's count, which each
+    call inside caps by the cores idle at that moment (``threads_for``). A block entered
+    while the machine is busy therefore gets the cores back when they come back."""
+    if batch * 2**n_qubits < PARALLEL_AMPLITUDES:
+        return 1
+    return torch.get_num_threads()
 
 
 @contextmanager
