@@ -25,9 +25,9 @@ STEPS = 6
 
 def _model(n: int, measurement: str, hidden: str | None, dtype: torch.dtype,
            input_scale: bool = False, features: int = 12,
-           ansatz: str = "hardware_efficient") -> torch.nn.Sequential:
+           ansatz: str = "hardware_efficient", layers: int = 2) -> torch.nn.Sequential:
     torch.manual_seed(n + len(measurement))
-    layer = QuantumLayer(CircuitConfig(n_qubits=n, layers=2, measurement=measurement,
+    layer = QuantumLayer(CircuitConfig(n_qubits=n, layers=layers, measurement=measurement,
                                        entanglement="circular", input_scale=input_scale,
                                        ansatz=ansatz),
                          dtype=dtype, seed=3)
@@ -110,6 +110,18 @@ def test_float64_matches_the_torch_loop(n: int, measurement: str, hidden: str | 
         assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-12)
     _assert_same(model, ref, 1e-10)
     assert all((p - q).abs().max() > 1e-4 for p, q in zip(model.parameters(), start))
+
+
+def test_a_one_layer_circuit_matches_the_torch_loop() -> None:
+    """One layer: the encoding and the layer's rotations are one step, the CNOTs go into
+    the readout, and the kernel runs no layer after the encoding."""
+    model = _model(4, "z", "relu", torch.float64, layers=1)
+    ref = _reference(model)
+    opt, ref_opt = _optimizers("adam", model, ref)
+    step = compile_step(model, opt)
+    for x, y in _data(16, torch.float64):
+        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-12)
+    _assert_same(model, ref, 1e-10)
 
 
 def test_quantum_layer_first_and_last() -> None:

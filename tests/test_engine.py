@@ -251,12 +251,14 @@ def test_fused_path_in_single_precision_matches_autograd(cfg: CircuitConfig) -> 
 
 
 def test_fused_path_covers_product_encodings_and_declines_the_rest() -> None:
-    """Product-state encodings followed by rotation layers (re-uploading included) take the
-    fused path up to 12 qubits; entangling encodings and larger registers use autograd."""
+    """Product-state encodings followed by rotation layers (or by none: one layer) take the
+    fused path, re-uploading circuits up to 12 qubits; entangling encodings and larger
+    re-uploading registers use autograd."""
     assert QuantumLayer(CircuitConfig(n_qubits=8, layers=6))._fused is not None
     assert QuantumLayer(CircuitConfig(n_qubits=12, layers=2))._fused is not None
     assert QuantumLayer(CircuitConfig(n_qubits=4, reupload=True))._fused is not None
-    assert QuantumLayer(CircuitConfig(n_qubits=13, layers=1))._fused is None
+    assert QuantumLayer(CircuitConfig(n_qubits=13, layers=1))._fused is not None
+    assert QuantumLayer(CircuitConfig(n_qubits=13, layers=2, reupload=True))._fused is None
     assert QuantumLayer(CircuitConfig(n_qubits=4, encoding="iqp"))._fused is None
     assert QuantumLayer(CircuitConfig(n_qubits=3, encoding="amplitude"))._fused is None
 

@@ -25,6 +25,12 @@ CONFIGS = [
          entanglement="full", measurement="z", rotation="x"),
     dict(n_qubits=6, encoding="angle", ansatz="hardware_efficient", layers=2,
          entanglement="circular", measurement="z", rotation="x"),
+    # One layer: everything before the CNOTs is one step (the encoding's), the CNOTs go into
+    # the readout, and the kernel runs no layer after the encoding.
+    dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=1,
+         entanglement="circular", measurement="zz"),
+    dict(n_qubits=3, encoding="dense_angle", ansatz="real_amplitudes", layers=1,
+         entanglement="linear", measurement="probs"),
 ]
 
 
@@ -57,7 +63,8 @@ def test_kernel_equals_numpy_path_and_engine_to_1e10(config: dict) -> None:
         torch.testing.assert_close(ours, engine_ref, atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("config", CONFIGS[:3], ids=lambda c: f"{c['n_qubits']}q")
+@pytest.mark.parametrize("config", CONFIGS[:3] + CONFIGS[-2:],
+                         ids=lambda c: f"{c['n_qubits']}q-{c['layers']}layers")
 def test_kernel_probabilities_match_qiskit_statevector(config: dict) -> None:
     layer = _layer({**config, "measurement": "probs"})
     x = torch.rand(2, layer.n_features, dtype=torch.float64,
@@ -70,8 +77,9 @@ def test_kernel_probabilities_match_qiskit_statevector(config: dict) -> None:
         np.testing.assert_allclose(ours[i].sum(), 1.0, atol=1e-12)
 
 
-def test_kernel_passes_gradcheck() -> None:
-    layer = _layer(CONFIGS[0])
+@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[-2]], ids=["2-layers", "1-layer"])
+def test_kernel_passes_gradcheck(config: dict) -> None:
+    layer = _layer(config)
     x = torch.rand(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
 
     def f(inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -93,6 +101,8 @@ def test_kernel_is_used_only_where_it_applies() -> None:
     assert reupload._fused is not None and reupload._fused.kernel is None
     for n in (2, 8, 12, 14, 16, 17):
         assert QuantumLayer(CircuitConfig(n_qubits=n, layers=2))._fused.kernel is not None
+    for layers in (1, 2, 3):
+        assert QuantumLayer(CircuitConfig(n_qubits=4, layers=layers))._fused.kernel is not None
     wide = QuantumLayer(CircuitConfig(n_qubits=14, layers=2, reupload=True))
     assert wide._fused is None  # the NumPy path stops at 12 qubits; the engine runs it
     kernel16 = QuantumLayer(CircuitConfig(n_qubits=16, layers=2))._fused

@@ -113,7 +113,7 @@ def fused_plan(compiled: CompiledCircuit, n_steps: int) -> list[object] | None:
     """The steps after the encoding if the fused path applies, else None."""
     steps, n = compiled.steps[:n_steps], compiled.n_qubits
     reuploading = any(isinstance(s, LocalStep) and s.batched for s in steps[1:])
-    if n > (MAX_QUBITS if reuploading else KERNEL_MAX_QUBITS) or len(steps) < 2:
+    if n > (MAX_QUBITS if reuploading else KERNEL_MAX_QUBITS) or not steps:
         return None
     first, rest = steps[0], steps[1:]
     if not (isinstance(first, LocalStep) and first.batched and rotation_sequence(first, n)):

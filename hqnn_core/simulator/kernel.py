@@ -99,7 +99,7 @@ class SmallKernel:
                  readout: np.ndarray) -> None:
         self.n = n = n_qubits
         self.encoder_kinds = np.array([KIND_CODES[k] for k in encoder_kinds], dtype=np.int64)
-        depth_max = max(len(kinds) for kinds, _ in layer_sets)
+        depth_max = max((len(kinds) for kinds, _ in layer_sets), default=1)
         ops, perms, rows = [], [], []
         for step in plan:
             if step[0] == "permute":
