@@ -88,6 +88,18 @@ def _optimizers(kind: str, model: torch.nn.Module, ref: torch.nn.Module
     return make(model), make(ref)
 
 
+def _train_beside_torch(model: torch.nn.Sequential, opt_kind: str, batch: int,
+                        loss_tol: float, tol: float) -> None:
+    """``STEPS`` compiled steps of ``model`` beside the same steps of its torch-engine copy:
+    the same losses, parameters and gradients."""
+    ref = _reference(model)
+    opt, ref_opt = _optimizers(opt_kind, model, ref)
+    step = compile_step(model, opt)
+    for x, y in _data(batch, model[0].weight.dtype):
+        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=loss_tol)
+    _assert_same(model, ref, tol)
+
+
 @pytest.mark.parametrize("n, measurement, hidden, opt_kind, batch, scale", [
     (4, "z", None, "adam", 32, False),
     (4, "probs", "relu", "sgd_momentum", 13, True),
@@ -102,26 +114,16 @@ def _optimizers(kind: str, model: torch.nn.Module, ref: torch.nn.Module
 def test_float64_matches_the_torch_loop(n: int, measurement: str, hidden: str | None,
                                         opt_kind: str, batch: int, scale: bool) -> None:
     model = _model(n, measurement, hidden, torch.float64, scale)
-    ref = _reference(model)
-    opt, ref_opt = _optimizers(opt_kind, model, ref)
     start = [p.detach().clone() for p in model.parameters()]
-    step = compile_step(model, opt)
-    for x, y in _data(batch, torch.float64):
-        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-12)
-    _assert_same(model, ref, 1e-10)
+    _train_beside_torch(model, opt_kind, batch, 1e-12, 1e-10)
     assert all((p - q).abs().max() > 1e-4 for p, q in zip(model.parameters(), start))
 
 
 def test_a_one_layer_circuit_matches_the_torch_loop() -> None:
     """One layer: the encoding and the layer's rotations are one step, the CNOTs go into
     the readout, and the kernel runs no layer after the encoding."""
-    model = _model(4, "z", "relu", torch.float64, layers=1)
-    ref = _reference(model)
-    opt, ref_opt = _optimizers("adam", model, ref)
-    step = compile_step(model, opt)
-    for x, y in _data(16, torch.float64):
-        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-12)
-    _assert_same(model, ref, 1e-10)
+    _train_beside_torch(_model(4, "z", "relu", torch.float64, layers=1), "adam", 16, 1e-12,
+                        1e-10)
 
 
 def test_quantum_layer_first_and_last() -> None:
@@ -144,12 +146,7 @@ def test_float32_close_to_the_torch_loop() -> None:
     """(RY layers only: in float32 the ~1e-8 rounding of an analytically zero gradient,
     divided by Adam's sqrt(v), would be a step of its own.)"""
     model = _model(4, "z", "tanh", torch.float32, input_scale=True, ansatz="real_amplitudes")
-    ref = _reference(model)
-    opt, ref_opt = _optimizers("adam", model, ref)
-    step = compile_step(model, opt)
-    for x, y in _data(32, torch.float32):
-        assert step(x, y) == pytest.approx(_torch_step(ref, ref_opt, x, y), abs=1e-5)
-    _assert_same(model, ref, 2e-5)
+    _train_beside_torch(model, "adam", 32, 1e-5, 2e-5)
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
