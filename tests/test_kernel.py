@@ -211,3 +211,25 @@ def _forward_in_child(layer: QuantumLayer, x: torch.Tensor) -> torch.Tensor:
     kernel.threads_for = lambda n_qubits, b: 2  # the chunks in two groups here too
     with torch.no_grad():
         return layer(x).numpy()  # a tensor would travel through shared memory
+
+
+def test_a_circuit_without_weights_runs_in_the_kernel() -> None:
+    """A user's feature map alone (inputs, no weights, one step): the kernel, against
+    Qiskit's Statevector and gradcheck."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+
+    a = ParameterVector("a", 3)
+    qc = QuantumCircuit(3)
+    for q in range(3):
+        qc.ry(a[q], q)
+        qc.rz(0.5 * a[q], q)
+    layer = QuantumLayer.from_circuit(qc, list(a), [], dtype=torch.float64)
+    assert layer._fused is not None and layer._fused.kernel is not None
+    x = torch.rand(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        ours = layer(x).numpy()
+    for i in range(3):
+        bound = qc.assign_parameters(dict(zip(a, x[i].tolist())))
+        np.testing.assert_allclose(ours[i], Statevector(bound).probabilities(), atol=1e-12)
+    assert torch.autograd.gradcheck(layer, (x.requires_grad_(),))

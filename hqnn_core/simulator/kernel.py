@@ -131,7 +131,7 @@ class SmallKernel:
         # Per real dtype: the encoding's map (const, x -> , w -> ), the layers' (const, w -> )
         # as (R,), (I, R) and (W, R) arrays, and the readout weights.
         self._maps = {np.dtype(real): tuple(np.ascontiguousarray(a, dtype=real) for a in (
-            e_const, e_in.T, e_w.T, const.reshape(-1), a_w.reshape(-1, n_weights).T, value))
+            e_const, e_in.T, e_w.T, const.reshape(-1), a_w.reshape(const.size, n_weights).T, value))
             for real in (np.float64, np.float32)}
 
     def maps(self, dtype: np.dtype) -> tuple[np.ndarray, ...]:
