@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hqnn_core import CircuitConfig, QuantumLayer
+from hqnn_core import CircuitConfig, QuantumLayer, thread_scope
 from hqnn_core.errors import ConfigError, ShapeError
 from hqnn_core.learning.compiled_step import compile_step
 
@@ -124,6 +124,57 @@ def test_a_one_layer_circuit_matches_the_torch_loop() -> None:
     the readout, and the kernel runs no layer after the encoding."""
     _train_beside_torch(_model(4, "z", "relu", torch.float64, layers=1), "adam", 16, 1e-12,
                         1e-10)
+
+
+@pytest.mark.parametrize("n, measurement, hidden, opt_kind, batch, scale", [
+    (8, "zz", "tanh", "adam", 150, True),  # 3 chunks over 2 workers, input weights
+    (12, "z", None, "sgd_momentum", 40, False),  # 2 chunks, the last one partial
+])
+def test_the_circuit_on_worker_threads_matches_the_torch_loop(
+        monkeypatch, n: int, measurement: str, hidden: str | None, opt_kind: str, batch: int,
+        scale: bool) -> None:
+    """A large circuit (here: every circuit, by a lowered threshold) with idle cores: the
+    circuit's forward and backward run on the kernel's workers, between the compiled
+    classical parts; the same losses, parameters and gradients as the torch loop. With
+    every other core busy, or inside ``thread_scope(1)``, the same step runs in one call,
+    on no workers."""
+    from hqnn_core.simulator import kernel, threads
+
+    idle, workers = [2], []
+
+    def recording(fn, items, count):
+        workers.append(count)
+        return threads.in_groups(fn, items, count)
+
+    monkeypatch.setattr(threads, "PARALLEL_AMPLITUDES", 1)
+    monkeypatch.setattr(threads, "idle_cores", lambda: idle[0])
+    monkeypatch.setattr(kernel, "in_groups", recording)
+    with thread_scope(2):
+        _train_beside_torch(_model(n, measurement, hidden, torch.float64, scale), opt_kind,
+                            batch, 1e-12, 1e-10)
+        assert workers == [2, 2] * STEPS  # forward and backward of every step
+        idle[0], workers[:] = 1, []
+        _train_beside_torch(_model(n, measurement, hidden, torch.float64, scale), opt_kind,
+                            batch, 1e-12, 1e-10)
+    idle[0] = 2
+    with thread_scope(1):
+        _train_beside_torch(_model(n, measurement, hidden, torch.float64, scale), opt_kind,
+                            batch, 1e-12, 1e-10)
+    assert workers == []
+
+
+def test_the_workers_path_refuses_bad_labels_and_changes_nothing(monkeypatch) -> None:
+    from hqnn_core.simulator import threads
+
+    monkeypatch.setattr(threads, "PARALLEL_AMPLITUDES", 1)
+    monkeypatch.setattr(threads, "idle_cores", lambda: 2)
+    model = _model(4, "z", None, torch.float64)
+    step = compile_step(model, torch.optim.Adam(model.parameters()))
+    before = [p.detach().clone() for p in model.parameters()]
+    with thread_scope(2), pytest.raises(ShapeError) as error:
+        step(torch.rand(40, 12, dtype=torch.float64), torch.full((40,), 5))
+    _one_sentence(error)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
 
 
 def test_quantum_layer_first_and_last() -> None:

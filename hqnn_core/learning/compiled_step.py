@@ -5,7 +5,10 @@ At a few qubits an eager PyTorch step costs per-operation overhead (dispatch, th
 engine, the optimizer's loops), not arithmetic: the circuit itself is a few dozen
 microseconds of a millisecond. The JAX peers win there by compiling the whole step; this is
 hqnn's equivalent, reusing the fused path's Numba kernel (``simulator.kernel_loops``) inside
-one ``step_loops.train_step`` call. It does what
+one ``step_loops.train_step`` call. From ``threads.PARALLEL_AMPLITUDES`` a call (16 qubits x
+32), where the statevector work is the step, the circuit's forward and backward run in the
+layer's ``SmallKernel`` instead, its chunks on the cores other processes leave idle
+(``threads.threads_for``, by the load of the moment), between the compiled classical parts. It does what
 
     opt.zero_grad(); loss = F.cross_entropy(model(x), y); loss.backward(); opt.step()
 
@@ -25,8 +28,10 @@ from numba.typed import List
 
 from hqnn_core.errors import ConfigError, ShapeError
 from hqnn_core.learning.layer import QuantumLayer
-from hqnn_core.learning.step_loops import ADAM, LINEAR, QUANTUM, RELU, SGD, TANH, train_step
+from hqnn_core.learning.step_loops import (ADAM, LINEAR, QUANTUM, RELU, SGD, TANH, labels_ok,
+                                           step_head, step_middle, step_tail, train_step)
 from hqnn_core.simulator.kernel import chunk_size
+from hqnn_core.simulator.threads import threads_for
 
 _ACTIVATIONS = {torch.nn.ReLU: RELU, torch.nn.Tanh: TANH}
 _ADAM_FLAGS = ("amsgrad", "maximize", "capturable", "differentiable")
@@ -56,7 +61,9 @@ class CompiledStep:
         self.n_inputs, self.n_classes = int(self.ops[0, 4]), int(self.ops[-1, 3])
         self._linear_first = self.ops[0, 0] == LINEAR
         self._kernel_args = _kernel_arguments(model, self.dtype)
-        self._n_qubits = next(m for m in model if isinstance(m, QuantumLayer)).n_qubits
+        self._quantum = int(np.flatnonzero(self.ops[:, 0] == QUANTUM)[0])
+        layer = model[self._quantum]
+        self._n_qubits, self._kernel = layer.n_qubits, layer._fused.kernel
         self._bind_optimizer()
         self._ptrs: tuple[int, ...] = ()
 
@@ -106,9 +113,12 @@ class CompiledStep:
         fresh = self._sync_state()
         self._read_hyperparameters(fresh)
         params, grads, first, second = self._lists  # type: ignore[misc]
-        chunk = chunk_size(self._n_qubits, xs.shape[0], xs.dtype)
-        loss = train_step(xs, ys, self.n_classes, self.ops, params, grads, first, second,
-                          self._steps, self.kind, self._hyper, *self._kernel_args, chunk)
+        if threads_for(self._n_qubits, xs.shape[0]) > 1:
+            loss = self._step_in_groups(xs, ys)
+        else:
+            chunk = chunk_size(self._n_qubits, xs.shape[0], xs.dtype)
+            loss = train_step(xs, ys, self.n_classes, self.ops, params, grads, first, second,
+                              self._steps, self.kind, self._hyper, *self._kernel_args, chunk)
         if loss < 0:
             raise ShapeError(f"Labels must be class indices in [0, {self.n_classes}); "
                              f"got {int(ys.min())}..{int(ys.max())}.")
@@ -120,6 +130,22 @@ class CompiledStep:
             for i in fresh:
                 self.optimizer.state[self.params[i]]["momentum_buffer"] = self._state[i][0]
         return float(loss)
+
+    def _step_in_groups(self, xs: np.ndarray, ys: np.ndarray) -> float:
+        """``train_step`` with the circuit's forward and backward on the kernel's worker
+        threads (``SmallKernel``: chunks in ``threads_for`` groups), for large circuits."""
+        if not labels_ok(ys, self.n_classes):
+            return -1.0
+        params, grads, first, second = self._lists  # type: ignore[misc]
+        row = self.ops[self._quantum]
+        acts, xq = step_head(xs, self.ops, params)
+        out, _, tables = self._kernel.forward(xq, params[row[1]], with_state=False)
+        loss, g = step_middle(acts, out, ys, self.ops, params, grads)
+        need = bool(self._quantum > 0 or row[2] >= 0)
+        grad_x, grad_w = self._kernel.backward(g, tables, need, True)
+        step_tail(grad_x, grad_w, acts, self.ops, params, grads, first, second, self._steps,
+                  self.kind, self._hyper)
+        return loss
 
     def _batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.n_inputs:

@@ -7,6 +7,12 @@ of the torch parameters, updated in place). The quantum layer runs ``kernel_loop
 forward and adjoint backward; the loss is the batch mean of the cross-entropy; the update is
 torch's Adam (``adam`` rows: lr, beta1, beta2, eps, weight decay, decoupled) or SGD (lr,
 momentum, dampening, weight decay, nesterov, first step), written as torch writes them.
+
+``train_step`` is the whole step in this thread. It is composed of ``step_head`` (forward to
+the circuit's inputs), the circuit's forward, ``step_middle`` (the rest of the forward, the
+loss and its gradient back to the circuit's outputs), the circuit's backward and
+``step_tail`` (the rest of the backward and the update), so that a caller can run the two
+circuit halves elsewhere: ``compiled_step`` runs them on worker threads for large circuits.
 """
 
 from __future__ import annotations
@@ -141,6 +147,99 @@ def _update(kind: int, params: List, grads: List, first: List, second: List,
                 param[i] -= lr * g
 
 
+@numba.njit(cache=True)
+def labels_ok(y: np.ndarray, n_classes: int) -> bool:
+    """Whether every label is a class index in [0, n_classes)."""
+    for b in range(y.shape[0]):
+        if y[b] < 0 or y[b] >= n_classes:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _quantum_row(ops: np.ndarray) -> int:
+    for k in range(ops.shape[0]):
+        if ops[k, 0] == QUANTUM:
+            return k
+    return -1
+
+
+@numba.njit(cache=True)
+def _forward_ops(acts: List, ops: np.ndarray, params: List, lo: int, hi: int) -> None:
+    """Appends the outputs of the classical ops[lo:hi] to ``acts`` (whose last is their input)."""
+    for k in range(lo, hi):
+        code, a, c, rows, cols = ops[k, 0], ops[k, 1], ops[k, 2], ops[k, 3], ops[k, 4]
+        h = acts[len(acts) - 1]
+        if code == LINEAR:
+            bias = params[c] if c >= 0 else params[a]
+            acts.append(_linear(h, params[a].reshape(rows, cols), bias, c >= 0))
+        else:
+            acts.append(_activation(code, h))
+
+
+@numba.njit(cache=True)
+def _backward_ops(g: np.ndarray, acts: List, ops: np.ndarray, params: List, grads: List,
+                  lo: int, hi: int) -> np.ndarray:
+    """The gradient ``g`` of ops[hi - 1]'s output taken back to ops[lo]'s input, filling
+    their parameters' gradients."""
+    for k in range(hi - 1, lo - 1, -1):
+        code, a, c, rows, cols = ops[k, 0], ops[k, 1], ops[k, 2], ops[k, 3], ops[k, 4]
+        if code == LINEAR:
+            bias = grads[c] if c >= 0 else grads[a]
+            g = _linear_backward(g, acts[k], params[a].reshape(rows, cols),
+                                 grads[a].reshape(rows, cols), bias, c >= 0, k > 0)
+        else:
+            g = _activation_backward(code, g, acts[k + 1])
+    return g
+
+
+@numba.njit(cache=True, nogil=True)
+def step_head(x: np.ndarray, ops: np.ndarray, params: List) -> tuple[List, np.ndarray]:
+    """The forward up to the quantum layer: every activation so far, and the circuit's
+    inputs (the layer's input times its input weights, where it has them)."""
+    acts = List()
+    acts.append(x)
+    q = _quantum_row(ops)
+    _forward_ops(acts, ops, params, 0, q)
+    h, c = acts[q], ops[q, 2]
+    return acts, np.ascontiguousarray(h * params[c] if c >= 0 else h)
+
+
+@numba.njit(cache=True, nogil=True)
+def step_middle(acts: List, out: np.ndarray, y: np.ndarray, ops: np.ndarray, params: List,
+                grads: List) -> tuple[float, np.ndarray]:
+    """From the circuit's outputs: the rest of the forward, the loss, and its gradient back
+    to the circuit's outputs."""
+    q = _quantum_row(ops)
+    acts.append(out)
+    _forward_ops(acts, ops, params, q + 1, ops.shape[0])
+    loss, g = _cross_entropy(acts[len(acts) - 1], y)
+    g = _backward_ops(g, acts, ops, params, grads, q + 1, ops.shape[0])
+    return loss, np.ascontiguousarray(g)
+
+
+@numba.njit(cache=True, nogil=True)
+def step_tail(grad_x: np.ndarray, grad_w: np.ndarray, acts: List, ops: np.ndarray,
+              params: List, grads: List, first: List, second: List, steps: np.ndarray,
+              kind: int, hyper: np.ndarray) -> None:
+    """From the circuit's input and weight gradients: the rest of the backward and the
+    update of every parameter."""
+    q = _quantum_row(ops)
+    a, c, h = ops[q, 1], ops[q, 2], acts[q]
+    grads[a][:] = grad_w
+    g = grad_x
+    if c >= 0:
+        scale, dest = params[c], grads[c]
+        for i in range(dest.shape[0]):
+            total = 0.0
+            for b in range(h.shape[0]):
+                total += grad_x[b, i] * h[b, i]
+            dest[i] = total
+        g = grad_x * scale
+    _backward_ops(g, acts, ops, params, grads, 0, q)
+    _update(kind, params, grads, first, second, steps, hyper)
+
+
 @numba.njit(cache=True, nogil=True)
 def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, params: List,
                grads: List, first: List, second: List, steps: np.ndarray, kind: int,
@@ -149,65 +248,33 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
                lay_depths: np.ndarray, q_ops: np.ndarray, perms: np.ndarray,
                inverses: np.ndarray, index: np.ndarray, value: np.ndarray, n_outputs: int,
                mats: np.ndarray, state: np.ndarray, chunk: int) -> float:
-    """Forward, cross-entropy, backward (into ``grads``) and the update of every parameter;
-    the batch loss, or -1 (nothing changed) if a label is outside the classes. The circuit
-    runs over chunks of ``chunk`` samples (``kernel.chunk_size``: each in cache)."""
-    for b in range(y.shape[0]):
-        if y[b] < 0 or y[b] >= n_classes:
-            return -1.0
-    acts = [x]
+    """Forward, cross-entropy, backward (into ``grads``) and the update of every parameter
+    in this thread; the batch loss, or -1 (nothing changed) if a label is outside the
+    classes. The circuit runs over chunks of ``chunk`` samples (``kernel.chunk_size``: each
+    in cache)."""
+    if not labels_ok(y, n_classes):
+        return -1.0
+    acts, xq = step_head(x, ops, params)
+    q = _quantum_row(ops)
+    w, need = params[ops[q, 1]], q > 0 or ops[q, 2] >= 0
+    out = np.empty((xq.shape[0], n_outputs), dtype=xq.dtype)
     encs, planars = List(), List()  # per chunk, for the circuit's backward
-    for k in range(ops.shape[0]):
-        code, a, c, rows, cols = ops[k, 0], ops[k, 1], ops[k, 2], ops[k, 3], ops[k, 4]
-        h = acts[k]
-        if code == LINEAR:
-            bias = params[c] if c >= 0 else params[a]
-            out = _linear(h, params[a].reshape(rows, cols), bias, c >= 0)
-        elif code == RELU or code == TANH:
-            out = _activation(code, h)
-        else:
-            xq = np.ascontiguousarray(h * params[c] if c >= 0 else h)
-            out = np.empty((xq.shape[0], n_outputs), dtype=xq.dtype)
-            for start in range(0, xq.shape[0], chunk):
-                part, enc, planar = forward_loops(
-                    xq[start:start + chunk], params[a], e_const, e_in, e_w, l_const, l_w,
-                    enc_kinds, lay_kinds, lay_depths, q_ops, perms, index, value, n_outputs,
-                    mats, state)
-                out[start:start + chunk] = part
-                encs.append(enc)
-                planars.append(planar)
-        acts.append(out)
-    loss, g = _cross_entropy(acts[-1], y)
-    for k in range(ops.shape[0] - 1, -1, -1):
-        code, a, c, rows, cols = ops[k, 0], ops[k, 1], ops[k, 2], ops[k, 3], ops[k, 4]
-        h, out = acts[k], acts[k + 1]
-        if code == LINEAR:
-            bias = grads[c] if c >= 0 else grads[a]
-            g = _linear_backward(g, h, params[a].reshape(rows, cols),
-                                 grads[a].reshape(rows, cols), bias, c >= 0, k > 0)
-        elif code == RELU or code == TANH:
-            g = _activation_backward(code, g, out)
-        else:
-            need = k > 0 or c >= 0
-            g = np.ascontiguousarray(g)
-            grad_x = np.empty((g.shape[0], e_in.shape[0]), dtype=g.dtype)
-            grads[a][:] = 0
-            for i in range(len(planars)):
-                start = i * chunk
-                part_x, part_w = backward_loops(
-                    g[start:start + chunk], planars[i], encs[i], mats, lay_depths, q_ops,
-                    inverses, index, value, need, True, e_in, e_w, l_w)
-                grad_x[start:start + chunk] = part_x
-                grads[a][:] += part_w
-            if c >= 0:
-                scale, dest = params[c], grads[c]
-                for i in range(dest.shape[0]):
-                    total = 0.0
-                    for b in range(h.shape[0]):
-                        total += grad_x[b, i] * h[b, i]
-                    dest[i] = total
-                g = grad_x * scale
-            else:
-                g = grad_x
-    _update(kind, params, grads, first, second, steps, hyper)
+    for start in range(0, xq.shape[0], chunk):
+        part, enc, planar = forward_loops(
+            xq[start:start + chunk], w, e_const, e_in, e_w, l_const, l_w, enc_kinds,
+            lay_kinds, lay_depths, q_ops, perms, index, value, n_outputs, mats, state)
+        out[start:start + chunk] = part
+        encs.append(enc)
+        planars.append(planar)
+    loss, g = step_middle(acts, out, y, ops, params, grads)
+    grad_x = np.empty((g.shape[0], e_in.shape[0]), dtype=g.dtype)
+    grad_w = np.zeros(w.shape[0], dtype=g.dtype)
+    for i in range(len(planars)):
+        start = i * chunk
+        part_x, part_w = backward_loops(
+            g[start:start + chunk], planars[i], encs[i], mats, lay_depths, q_ops,
+            inverses, index, value, need, True, e_in, e_w, l_w)
+        grad_x[start:start + chunk] = part_x
+        grad_w += part_w
+    step_tail(grad_x, grad_w, acts, ops, params, grads, first, second, steps, kind, hyper)
     return loss
