@@ -110,6 +110,24 @@ def test_own_circuit_runs_on_aer_with_the_same_weights() -> None:
     torch.testing.assert_close(aer(inputs), exact(inputs), atol=1e-5, rtol=0)
 
 
+def test_observable_diagonals_are_the_operators_diagonals() -> None:
+    """Sums of Z strings with identities, mixed coefficients and imaginary parts that
+    cancel, on 1 to 6 qubits: the readout's diagonals equal Qiskit's matrices'."""
+    from hqnn_core.simulator.readout import observable_diagonals
+
+    rng = np.random.default_rng(4)
+    for n in range(1, 7):
+        observables = [SparsePauliOp("I" * (n - 1) + "Z"), SparsePauliOp("Z" * n, -0.5),
+                       SparsePauliOp(["Z" * n, "Z" * n], [1j, -1j]),
+                       SparsePauliOp(["".join(rng.choice(["I", "Z"], n)) for _ in range(4)],
+                                     rng.normal(size=4))]
+        diagonals = observable_diagonals(observables, n)
+        assert diagonals.shape == (2**n, len(observables))
+        for k, observable in enumerate(observables):
+            np.testing.assert_allclose(diagonals[:, k], observable.to_matrix().diagonal().real,
+                                       atol=1e-14, rtol=0)
+
+
 @pytest.mark.parametrize("observable,message", [
     (SparsePauliOp("IXZ"), "X or Y factors"),
     (SparsePauliOp("ZZ"), "SparsePauliOp on 3 qubits"),

@@ -10,7 +10,7 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from hqnn_core import CircuitConfig, QuantumLayer
-from hqnn_core.simulator.kernel import MIN_CHUNK, SIMD_CHUNK, chunk_size
+from hqnn_core.simulator.kernel import MIN_CHUNK, SIMD_CHUNK, chunk_size, sparse_readout
 
 CONFIGS = [
     dict(n_qubits=4, encoding="angle", ansatz="hardware_efficient", layers=2,
@@ -233,3 +233,22 @@ def test_a_circuit_without_weights_runs_in_the_kernel() -> None:
         bound = qc.assign_parameters(dict(zip(a, x[i].tolist())))
         np.testing.assert_allclose(ours[i], Statevector(bound).probabilities(), atol=1e-12)
     assert torch.autograd.gradcheck(layer, (x.requires_grad_(),))
+
+
+@pytest.mark.parametrize("readout", [
+    np.eye(8),  # probabilities: one output per basis state
+    1 - 2 * np.indices((16, 4))[0] % 2.0,  # Z strings: every output from every state
+    np.zeros((4, 3)),
+    np.where(np.random.default_rng(2).random((32, 6)) < 0.3,
+             np.random.default_rng(3).normal(size=(32, 6)), 0.0),
+])
+def test_the_sparse_readout_holds_each_rows_nonzeros_in_order(readout: np.ndarray) -> None:
+    index, value = sparse_readout(readout)
+    width = max(1, int((readout != 0).sum(1).max()))
+    assert index.shape == value.shape == (readout.shape[0], width)
+    assert index.dtype == np.int64
+    for row, (cols, weights) in enumerate(zip(index, value)):
+        used = np.flatnonzero(readout[row])
+        np.testing.assert_array_equal(cols[:used.size], used)
+        np.testing.assert_array_equal(weights[:used.size], readout[row, used])
+        assert not weights[used.size:].any() and not cols[used.size:].any()

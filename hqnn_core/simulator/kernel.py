@@ -74,13 +74,18 @@ Affine = tuple[np.ndarray, np.ndarray, np.ndarray]  # angles = const + x @ a_in.
 def sparse_readout(readout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A (2**n, K) readout matrix as, per basis state, the outputs it feeds and the weights
     (padded with weight 0): Z strings feed every output, probabilities one."""
-    nonzero = readout != 0
-    width = max(1, int(nonzero.sum(1).max()))
-    # Per row, the columns of its nonzeros first, in order (a stable sort of "is zero").
-    columns = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]
-    used = np.take_along_axis(nonzero, columns, axis=1)
-    index = np.where(used, columns, 0).astype(np.int64)
-    value = np.where(used, np.take_along_axis(readout, columns, axis=1), 0.0)
+    rows, columns = np.nonzero(readout)  # row by row, columns in order
+    counts = np.bincount(rows, minlength=readout.shape[0])
+    width = max(1, int(counts.max(initial=0)))
+    index = np.zeros((readout.shape[0], width), dtype=np.int64)
+    value = np.zeros((readout.shape[0], width), dtype=readout.dtype)
+    if rows.size == readout.size:  # every output read from every basis state (Z strings)
+        index[:] = np.arange(width)
+        value[:] = readout
+        return index, value
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    index[rows, slot] = columns
+    value[rows, slot] = readout[rows, columns]
     return index, value
 
 

@@ -48,7 +48,8 @@ def observable_diagonals(observables: list[SparsePauliOp], n_qubits: int) -> np.
     basis inside the circuit instead), or that is not Hermitian.
     """
     idx = np.arange(2**n_qubits)
-    out = np.zeros((2**n_qubits, len(observables)), dtype=np.complex128)
+    real = np.zeros((len(observables), 2**n_qubits))
+    imag = np.zeros_like(real)
     for k, observable in enumerate(observables):
         if not isinstance(observable, SparsePauliOp) or observable.num_qubits != n_qubits:
             raise ConfigError(f"Observable {k} must be a SparsePauliOp on {n_qubits} qubits.")
@@ -59,8 +60,14 @@ def observable_diagonals(observables: list[SparsePauliOp], n_qubits: int) -> np.
                 "the basis change (e.g. H for X) to the circuit and measure Z."
             )
         for z, phase, coeff in zip(paulis.z, paulis.phase, observable.coeffs):
-            signs = np.prod([1 - 2 * ((idx >> q) & 1) for q in np.flatnonzero(z)], axis=0)
-            out[:, k] += coeff * (-1j) ** phase * signs
-    if np.abs(out.imag).max(initial=0) > 1e-12:
+            parity = np.zeros(idx.shape, dtype=np.int64)  # of the bits the Z string covers
+            for q in np.flatnonzero(z):
+                parity ^= idx >> q
+            signs = 1.0 - 2.0 * (parity & 1)
+            weight = complex(coeff * (-1j) ** phase)
+            real[k] += weight.real * signs
+            if weight.imag:
+                imag[k] += weight.imag * signs
+    if np.abs(imag).max(initial=0) > 1e-12:
         raise ConfigError("Observables must be Hermitian (real coefficients).")
-    return out.real
+    return real.T
