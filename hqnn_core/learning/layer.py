@@ -29,6 +29,7 @@ from hqnn_core.simulator.engine import StatevectorProgram, permute_columns
 from hqnn_core.simulator.expressions import AngleBlock, parse_angles
 from hqnn_core.simulator.fused import FusedPath, fused_plan
 from hqnn_core.simulator.fused_op import fused_outputs
+from hqnn_core.simulator.gates import inverse_permutation
 from hqnn_core.simulator.readout import observable_diagonals, readout_prefix
 from hqnn_core.simulator.threads import loop_threads, scoped, threads_for
 
@@ -136,12 +137,12 @@ class QuantumLayer(torch.nn.Module):
         self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
         if observables is None:
             self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
-            self.register_buffer("readout_inverse", torch.tensor(np.argsort(readout_index)),
+            self.register_buffer("readout_inverse", torch.tensor(inverse_permutation(readout_index)),
                                  persistent=False)
             readout = readout_index
         else:
             diagonals = observable_diagonals(self.observables, self.n_qubits)
-            readout = diagonals[np.argsort(readout_index)]
+            readout = diagonals[inverse_permutation(readout_index)]
             self.register_buffer("readout_matrix", torch.tensor(readout), persistent=False)
         plan = fused_plan(compiled, self._n_forward)
         self._fused = None if plan is None else FusedPath(

@@ -214,7 +214,7 @@ class _StepData(torch.nn.Module):
     def __init__(self, values: torch.Tensor, step: object) -> None:
         super().__init__()
         self.register_buffer("values", values, persistent=False)
-        inverse = (torch.tensor(np.argsort(step.perm), dtype=torch.long)
+        inverse = (torch.tensor(gates.inverse_permutation(step.perm), dtype=torch.long)
                    if isinstance(step, PermStep) else None)
         self.register_buffer("inverse", inverse, persistent=False)
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hqnn_core.simulator.kernel import SmallKernel
 
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
+from hqnn_core.simulator.gates import inverse_permutation
 from hqnn_core.simulator.expressions import ParsedAngles
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
@@ -225,7 +226,7 @@ class FusedPath:
         self.plan: list[Permute | ApplyLayer] = []
         for t, step in enumerate(rest):
             if isinstance(step, PermStep):
-                self.plan.append(Permute(step.perm, np.argsort(step.perm)))
+                self.plan.append(Permute(step.perm, inverse_permutation(step.perm)))
                 continue
             key = ("batched", t) if step.batched else rotation_sequence(step, n)
             members = sets.setdefault(key, [])
@@ -238,7 +239,7 @@ class FusedPath:
                            for ls in self.layer_sets]
         self.readout_is_index = readout_is_index
         self.readout = readout if readout_is_index else _precisions(readout)
-        self.readout_inverse = np.argsort(readout) if readout_is_index else None
+        self.readout_inverse = inverse_permutation(readout) if readout_is_index else None
         self.n_outputs = len(readout) if readout_is_index else readout.shape[1]
         self.n_weights = compiled.angles.a_w.shape[1]
         self.work_per_sample = 2**n * max(1, sum(isinstance(s, LocalStep) for s in rest))

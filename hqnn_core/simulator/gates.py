@@ -88,6 +88,13 @@ def permutation_of(name: str, qubits: tuple[int, ...], n_qubits: int) -> np.ndar
     raise KeyError(name)
 
 
+def inverse_permutation(perm: np.ndarray) -> np.ndarray:
+    """The index map ``q`` with ``q[perm[i]] = i`` (``np.argsort(perm)``, in linear time)."""
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(perm.size, dtype=perm.dtype)
+    return inverse
+
+
 def bits_of(qubit: int, n_qubits: int) -> np.ndarray:
     """(2**n,) array with the value of ``qubit`` in each basis state."""
     return (np.arange(2**n_qubits) >> qubit) & 1

@@ -31,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from hqnn_core.simulator.gates import inverse_permutation
 from hqnn_core.simulator.kernel_loops import LAYER, PERMUTE, backward_loops, forward_loops
 from hqnn_core.simulator.threads import in_groups, threads_for
 
@@ -115,7 +116,8 @@ class SmallKernel:
                 rows.append(step[1:])
         self.ops = np.array(ops, dtype=np.int64).reshape(-1, 2)
         self.perms = np.array(perms, dtype=np.int64).reshape(-1, 2**n)
-        self.inverses = np.argsort(self.perms, axis=1)
+        self.inverses = np.array([inverse_permutation(p) for p in self.perms],
+                                 dtype=np.int64).reshape(self.perms.shape)
         # Every layer instance's angles as one affine map of the weights, (T, n, Dmax) rows.
         e_const, e_in, e_w = encoder
         n_weights = e_w.shape[1]
