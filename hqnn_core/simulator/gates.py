@@ -67,24 +67,18 @@ CONSTANT_DIAGONALS: dict[str, Callable[..., np.ndarray]] = {
 def permutation_of(name: str, qubits: tuple[int, ...], n_qubits: int) -> np.ndarray:
     """Index map ``p`` with new_state[i] = old_state[p[i]] for a permutation gate."""
     idx = np.arange(2**n_qubits)
-    bits = [(idx >> q) & 1 for q in qubits]
     if name in ("cx", "ccx"):
-        controls, target = qubits[:-1], qubits[-1]
-        on = np.ones_like(idx, dtype=bool)
+        *controls, target = qubits
+        flip = np.ones_like(idx)  # 1 where every control is 1
         for c in controls:
-            on &= ((idx >> c) & 1).astype(bool)
-        return np.where(on, idx ^ (1 << target), idx)
+            flip &= idx >> c
+        return idx ^ (flip << target)
     if name in ("swap", "cswap"):
-        if name == "cswap":
-            control, a, b = qubits
-            on = ((idx >> control) & 1).astype(bool)
-            bits = bits[1:]
-        else:
-            a, b = qubits
-            on = np.ones_like(idx, dtype=bool)
-        differ = bits[0] != bits[1]
-        swapped = idx ^ ((1 << a) | (1 << b))
-        return np.where(on & differ, swapped, idx)
+        *controls, a, b = qubits
+        flip = ((idx >> a) ^ (idx >> b)) & 1  # 1 where the two bits differ (and controls are 1)
+        for c in controls:
+            flip &= idx >> c
+        return idx ^ (flip * ((1 << a) | (1 << b)))
     raise KeyError(name)
 
 

@@ -75,15 +75,16 @@ Affine = tuple[np.ndarray, np.ndarray, np.ndarray]  # angles = const + x @ a_in.
 def sparse_readout(readout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A (2**n, K) readout matrix as, per basis state, the outputs it feeds and the weights
     (padded with weight 0): Z strings feed every output, probabilities one."""
-    rows, columns = np.nonzero(readout)  # row by row, columns in order
+    nonzero = readout != 0
+    if readout.shape[1] and nonzero.all():  # every output from every basis state (Z strings)
+        index = np.empty(readout.shape, dtype=np.int64)
+        index[:] = np.arange(readout.shape[1])
+        return index, np.ascontiguousarray(readout)
+    rows, columns = np.nonzero(nonzero)  # row by row, columns in order
     counts = np.bincount(rows, minlength=readout.shape[0])
     width = max(1, int(counts.max(initial=0)))
     index = np.zeros((readout.shape[0], width), dtype=np.int64)
     value = np.zeros((readout.shape[0], width), dtype=readout.dtype)
-    if rows.size == readout.size:  # every output read from every basis state (Z strings)
-        index[:] = np.arange(width)
-        value[:] = readout
-        return index, value
     slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
     index[rows, slot] = columns
     value[rows, slot] = readout[rows, columns]

@@ -70,4 +70,4 @@ def observable_diagonals(observables: list[SparsePauliOp], n_qubits: int) -> np.
                 imag[k] += weight.imag * signs
     if np.abs(imag).max(initial=0) > 1e-12:
         raise ConfigError("Observables must be Hermitian (real coefficients).")
-    return real.T
+    return np.ascontiguousarray(real.T)
