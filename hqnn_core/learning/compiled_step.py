@@ -8,7 +8,8 @@ hqnn's equivalent, reusing the fused path's Numba kernel (``simulator.kernel_loo
 one ``step_loops.train_step`` call. From ``threads.PARALLEL_AMPLITUDES`` a call (16 qubits x
 32), where the statevector work is the step, the circuit's forward and backward run in the
 layer's ``SmallKernel`` instead, its chunks on the cores other processes leave idle
-(``threads.threads_for``, by the load of the moment), between the compiled classical parts. It does what
+(``threads.threads_for``, by the load of the moment), between the compiled classical
+parts. It does what
 
     opt.zero_grad(); loss = F.cross_entropy(model(x), y); loss.backward(); opt.step()
 

@@ -153,7 +153,8 @@ def kron_qubits(mats: torch.Tensor, lo: int, size: int) -> torch.Tensor:
 
 
 def product_state(vecs: torch.Tensor) -> torch.Tensor:
-    """Kronecker product of per-qubit states (..., n, 2) -> (..., 2**n), qubit 0 least significant."""
+    """Kronecker product of per-qubit states (..., n, 2) -> (..., 2**n), qubit 0 least
+    significant."""
     return _pairwise(vecs, _outer_pair, axis=-2)
 
 

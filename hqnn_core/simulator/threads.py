@@ -3,8 +3,8 @@
 ``torch.set_num_threads`` sets the calling thread's count (OpenMP's and MKL's setting are per
 thread once a thread has run torch; threads that have not yet take the last count set), and
 a team of OpenMP threads at sizes where each operation takes microseconds only waits: with
-torch's default (one thread per core) and one busy process beside, small circuits trained 4-19x slower than on one thread. So hqnn sets
-the count itself, only inside its own calls (a ``QuantumLayer`` forward, the fused path's
+torch's default (one thread per core) and one busy process beside, small circuits trained
+4-19x slower than on one thread. So hqnn sets the count itself, only inside its own calls (a ``QuantumLayer`` forward, the fused path's
 backward, each training step of ``fit``), and restores the caller's count when the call
 returns, also on an exception. CPU autograd runs a backward pass in the thread that calls
 ``backward()``, so a scope around forward and backward covers both, and scopes in two threads
