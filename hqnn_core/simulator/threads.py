@@ -1,14 +1,14 @@
 """Intra-op threads for hqnn's own work: chosen per size, and the caller's count put back.
 
 ``torch.set_num_threads`` sets the calling thread's count (OpenMP's and MKL's setting are per
-thread once a thread has run torch; threads that have not yet take the last count set), and
-a team of OpenMP threads at sizes where each operation takes microseconds only waits: with
+thread once a thread has run torch; threads that have not yet take the last count set), and a
+team of OpenMP threads at sizes where each operation takes microseconds only waits: with
 torch's default (one thread per core) and one busy process beside, small circuits trained
-4-19x slower than on one thread. So hqnn sets the count itself, only inside its own calls (a ``QuantumLayer`` forward, the fused path's
-backward, each training step of ``fit``), and restores the caller's count when the call
-returns, also on an exception. CPU autograd runs a backward pass in the thread that calls
-``backward()``, so a scope around forward and backward covers both, and scopes in two threads
-(two studio jobs) do not touch each other's count.
+4-19x slower than on one thread. So hqnn sets the count itself, only inside its own calls (a
+``QuantumLayer`` forward, the fused path's backward, each training step of ``fit``), and
+restores the caller's count when the call returns, also on an exception. CPU autograd runs a
+backward pass in the thread that calls ``backward()``, so a scope around forward and backward
+covers both, and scopes in two threads (two studio jobs) do not touch each other's count.
 
 The policy (``threads_for``): below ``PARALLEL_AMPLITUDES`` amplitudes per call (batch x
 2**n) one thread; above, the caller's count, capped by the cores that other processes leave
