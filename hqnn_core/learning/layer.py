@@ -137,8 +137,8 @@ class QuantumLayer(torch.nn.Module):
         self._n_forward, readout_index = readout_prefix(compiled.steps, self.n_qubits)
         if observables is None:
             self.register_buffer("readout_index", torch.tensor(readout_index), persistent=False)
-            self.register_buffer("readout_inverse", torch.tensor(inverse_permutation(readout_index)),
-                                 persistent=False)
+            inverse = inverse_permutation(readout_index)
+            self.register_buffer("readout_inverse", torch.tensor(inverse), persistent=False)
             readout = readout_index
         else:
             diagonals = observable_diagonals(self.observables, self.n_qubits)

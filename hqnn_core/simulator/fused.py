@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from hqnn_core.simulator.kernel import SmallKernel
 
 from hqnn_core.simulator.compile import CompiledCircuit, LocalStep, PermStep
-from hqnn_core.simulator.gates import inverse_permutation
 from hqnn_core.simulator.expressions import ParsedAngles
+from hqnn_core.simulator.gates import inverse_permutation
 from hqnn_core.simulator.kron import (GENERATORS, apply_block, block_gradient, kron_variants,
                                       monomials, rotation_table)
 from hqnn_core.simulator.layout import qubit_groups, uniform_sequence
