@@ -118,8 +118,10 @@ class CompiledStep:
             loss = self._step_in_groups(xs, ys)
         else:
             chunk = chunk_size(self._n_qubits, xs.shape[0], xs.dtype)
+            work = self._kernel.workspace(4, 2 * 2**self._n_qubits * chunk, xs.dtype)
             loss = train_step(xs, ys, self.n_classes, self.ops, params, grads, first, second,
-                              self._steps, self.kind, self._hyper, *self._kernel_args, chunk)
+                              self._steps, self.kind, self._hyper, *self._kernel_args, chunk,
+                              work)
         if loss < 0:
             raise ShapeError(f"Labels must be class indices in [0, {self.n_classes}); "
                              f"got {int(ys.min())}..{int(ys.max())}.")

@@ -247,11 +247,11 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
                l_const: np.ndarray, l_w: np.ndarray, enc_kinds: np.ndarray, lay_kinds: np.ndarray,
                lay_depths: np.ndarray, q_ops: np.ndarray, perms: np.ndarray,
                inverses: np.ndarray, index: np.ndarray, value: np.ndarray, n_outputs: int,
-               mats: np.ndarray, state: np.ndarray, chunk: int) -> float:
+               mats: np.ndarray, state: np.ndarray, chunk: int, work: np.ndarray) -> float:
     """Forward, cross-entropy, backward (into ``grads``) and the update of every parameter
     in this thread; the batch loss, or -1 (nothing changed) if a label is outside the
     classes. The circuit runs over chunks of ``chunk`` samples (``kernel.chunk_size``: each
-    in cache)."""
+    in cache); ``work`` is the backward's scratch (``kernel_loops.backward_loops``)."""
     if not labels_ok(y, n_classes):
         return -1.0
     acts, xq = step_head(x, ops, params)
@@ -262,7 +262,7 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
     for start in range(0, xq.shape[0], chunk):
         part, enc, planar = forward_loops(
             xq[start:start + chunk], w, e_const, e_in, e_w, l_const, l_w, enc_kinds,
-            lay_kinds, lay_depths, q_ops, perms, index, value, n_outputs, mats, state)
+            lay_kinds, lay_depths, q_ops, perms, index, value, n_outputs, mats, state, work)
         out[start:start + chunk] = part
         encs.append(enc)
         planars.append(planar)
@@ -273,7 +273,7 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
         start = i * chunk
         part_x, part_w = backward_loops(
             g[start:start + chunk], planars[i], encs[i], mats, lay_depths, q_ops,
-            inverses, index, value, need, True, e_in, e_w, l_w)
+            inverses, index, value, need, True, e_in, e_w, l_w, work)
         grad_x[start:start + chunk] = part_x
         grad_w += part_w
     step_tail(grad_x, grad_w, acts, ops, params, grads, first, second, steps, kind, hyper)

@@ -27,6 +27,7 @@ tests compare it with the NumPy path and the torch engine.
 
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -57,6 +58,14 @@ def chunk_size(n_qubits: int, batch: int, dtype: np.dtype) -> int:
     if chunk < SIMD_CHUNK:
         chunk = max(MIN_CHUNK, min(SIMD_CHUNK, SHARED_CACHE_AMPLITUDES >> shift))
     return max(1, min(batch, chunk))
+
+
+# Arrays from this size on come from malloc as fresh pages on every call (glibc's default mmap
+# threshold): at 16-20 qubits the page faults cost 10-20 % of a step. A kernel keeps such
+# scratch arrays per thread between calls (``SmallKernel.workspace``); smaller ones are left
+# to the loops, whose allocations the heap serves without faults.
+WORKSPACE_BYTES = 2**17
+_NO_WORKSPACE = {np.dtype(real): np.empty(0, real) for real in (np.float32, np.float64)}
 
 
 class KernelTables:
@@ -142,6 +151,30 @@ class SmallKernel:
             e_const, e_in.T, e_w.T, const.reshape(-1), a_w.reshape(const.size, n_weights).T, value))
             for real in (np.float64, np.float32)}
 
+        self._work = threading.local()
+
+    def __getstate__(self) -> dict:  # copies and pickles leave the scratch arrays behind
+        return {key: value for key, value in self.__dict__.items() if key != "_work"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._work = threading.local()
+
+    def workspace(self, states: int, state_size: int, dtype: np.dtype) -> np.ndarray:
+        """Scratch for ``states`` arrays of ``state_size`` elements of ``dtype`` for this
+        thread's calls of the loops, kept between calls while the kernel lives (one array per
+        thread and dtype, the largest asked for: 256 MiB at 20 qubits in float32); an empty
+        array, for which the loops allocate their own, where a state is below
+        ``WORKSPACE_BYTES``."""
+        dtype = np.dtype(dtype)
+        if state_size * dtype.itemsize < WORKSPACE_BYTES:
+            return _NO_WORKSPACE[dtype]
+        held = self._work.__dict__.setdefault("arrays", {})
+        array = held.get(dtype)
+        if array is None or array.shape[0] < states * state_size:
+            array = held[dtype] = np.empty(states * state_size, dtype=dtype)
+        return array
+
     def maps(self, dtype: np.dtype) -> tuple[np.ndarray, ...]:
         """The loops' maps in ``dtype``: the encoding's (const, x ->, w ->), the layers'
         (const, w ->) and the readout weights (as ``forward_loops`` takes them)."""
@@ -161,17 +194,18 @@ class SmallKernel:
             out, enc, planar = forward_loops(
                 x, w, e_const, e_in, e_w, l_const, l_w, self.encoder_kinds, self.kinds,
                 self.depths, self.ops, self.perms, self.readout_index, value, self.n_outputs,
-                mats, state)
+                mats, state, self.workspace(1, 2 * 2**self.n * x.shape[0], w.dtype))
             return out, state if with_state else None, KernelTables(mats, [(0, enc, planar)])
         starts = range(0, x.shape[0], step)
 
         def run(group: int, part: Sequence[int]) -> list[tuple]:
             own = mats if group == 0 else np.empty_like(mats)  # the same values, not shared
+            work = self.workspace(1, 2 * 2**self.n * step, w.dtype)  # this worker thread's
             return [(start, *forward_loops(
                 x[start:start + step], w, e_const, e_in, e_w, l_const, l_w,
                 self.encoder_kinds, self.kinds, self.depths, self.ops, self.perms,
-                self.readout_index, value, self.n_outputs, own, state[start:start + step]))
-                for start in part]
+                self.readout_index, value, self.n_outputs, own, state[start:start + step],
+                work)) for start in part]
 
         done = in_groups(run, starts, threads_for(self.n, x.shape[0]))
         out = done[0][1] if len(done) == 1 else np.concatenate([d[1] for d in done])
@@ -188,12 +222,14 @@ class SmallKernel:
             _, enc, planar = tables.chunks[0]
             return backward_loops(grad, planar, enc, tables.mats, self.depths, self.ops,
                                   self.inverses, self.readout_index, value, need_inputs,
-                                  need_weights, e_in, e_w, l_w)
+                                  need_weights, e_in, e_w, l_w,
+                                  self.workspace(4, planar.size, planar.dtype))
 
         def run(_: int, part: Sequence[tuple]) -> list[tuple[np.ndarray, np.ndarray]]:
+            work = self.workspace(4, part[0][2].size, part[0][2].dtype)  # this worker thread's
             return [backward_loops(grad[start:start + planar.shape[2]], planar, enc, tables.mats,
                                    self.depths, self.ops, self.inverses, self.readout_index,
-                                   value, need_inputs, need_weights, e_in, e_w, l_w)
+                                   value, need_inputs, need_weights, e_in, e_w, l_w, work)
                     for start, enc, planar in part]
 
         parts = in_groups(run, tables.chunks, threads_for(self.n, grad.shape[0]))

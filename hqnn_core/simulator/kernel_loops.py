@@ -188,18 +188,54 @@ def _affine(x: np.ndarray, w: np.ndarray, const: np.ndarray, a_in: np.ndarray,
     return out
 
 
+@numba.njit(cache=True)
+def _start_and_spare(fresh: np.ndarray, ops: np.ndarray, work: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The forward's state and its spare (each permutation swaps them): the spare in ``work``
+    when it has the state's size, the start chosen so that the final state lands in the
+    ``fresh`` array (the backward keeps it); else a fresh spare."""
+    if work.shape[0] < fresh.size:
+        return fresh, np.empty_like(fresh)
+    spare = work[:fresh.size].reshape(fresh.shape)
+    flips = 0
+    for s in range(ops.shape[0]):
+        if ops[s, 0] == PERMUTE:
+            flips += 1
+    return (spare, fresh) if flips % 2 else (fresh, spare)
+
+
+@numba.njit(cache=True)
+def _sweep_arrays(final: np.ndarray, need_weights: bool, work: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The backward's state (a copy of ``final``, swept back only for the weights), its
+    cotangent and their spares: in ``work`` when it has 4 states' room, else allocated."""
+    if work.shape[0] < 4 * final.size:
+        state = final.copy() if need_weights else final
+        return state, np.empty_like(final), np.empty_like(final), np.empty_like(final)
+    arrays = work[:4 * final.size].reshape((4,) + final.shape)
+    if not need_weights:
+        return final, arrays[1], arrays[2], arrays[3]
+    source, dest = final.reshape(-1), arrays[0].reshape(-1)
+    for i in range(dest.shape[0]):  # a flat loop: numba's arrays[0][:] = final is slower
+        dest[i] = source[i]
+    return arrays[0], arrays[1], arrays[2], arrays[3]
+
+
 @numba.njit(cache=True, nogil=True)
 def forward_loops(x: np.ndarray, w: np.ndarray, e_const: np.ndarray, e_in: np.ndarray,
                   e_w: np.ndarray, l_const: np.ndarray, l_w: np.ndarray,
                   enc_kinds: np.ndarray, lay_kinds: np.ndarray, lay_depths: np.ndarray,
                   ops: np.ndarray, perms: np.ndarray, index: np.ndarray, value: np.ndarray,
-                  n_outputs: int, mats: np.ndarray, state: np.ndarray
+                  n_outputs: int, mats: np.ndarray, state: np.ndarray, work: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Outputs (B, K), the encoding's columns ``enc`` and the final ``planar`` state for
     inputs x (B, I) and weights w (W,), whose angles are the affine maps (const, a_in,
     a_w) ``e_*`` (encoding, (qubit, depth) order) and ``l_*`` (layer instances, (T, n,
     Dmax) order); ``mats`` (complex) is filled for the backward, and ``state`` (B, 2**n)
-    with the final state unless it is empty.
+    with the final state unless it is empty. ``work`` (1-D, w's dtype) holds the
+    permutations' spare state when it has the state's size (``SmallKernel.workspace``), else
+    it is allocated; the final state returned is always a fresh array (the backward keeps
+    it).
 
     ops (S, 2): (LAYER, t) applies layer instance t, (PERMUTE, p) gathers by perms[p].
     The readout: basis state i adds value[i, j] x its probability to output index[i, j].
@@ -212,6 +248,7 @@ def forward_loops(x: np.ndarray, w: np.ndarray, e_const: np.ndarray, e_in: np.nd
         mats.shape[0], n, lay_kinds.shape[1])
     enc = np.empty((2, n, 1 + depth_e, 2, batch), dtype=w.dtype)
     planar = np.empty((2, size, batch), dtype=w.dtype)
+    planar, spare = _start_and_spare(planar, ops, work)
     out = np.empty((batch, n_outputs), dtype=w.dtype)
     _columns(enc_angles, enc_kinds, enc)
     _product_state(enc, planar)
@@ -220,7 +257,6 @@ def forward_loops(x: np.ndarray, w: np.ndarray, e_const: np.ndarray, e_in: np.nd
         for q in range(n):
             _sequence(lay_angles[t, q, :depth], lay_kinds[t, :depth],
                       mats[t, q, :depth + 1])
-    spare = np.empty_like(planar)
     for s in range(ops.shape[0]):
         if ops[s, 0] == LAYER:
             for q in range(n):
@@ -306,11 +342,13 @@ def _encoder_gradient(cot: np.ndarray, enc: np.ndarray, enc_grad: np.ndarray) ->
 def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: np.ndarray,
                    lay_depths: np.ndarray, ops: np.ndarray, inverses: np.ndarray,
                    index: np.ndarray, value: np.ndarray, need_inputs: bool,
-                   need_weights: bool, e_in: np.ndarray, e_w: np.ndarray, l_w: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   need_weights: bool, e_in: np.ndarray, e_w: np.ndarray, l_w: np.ndarray,
+                   work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradients (B, I) and (W,) with respect to inputs and weights (zeros where not
     needed) for the output gradient ``grad`` (B, K), from ``forward_loops``' final planar
-    state, ``enc`` and ``mats``, with its affine maps ``e_in``, ``e_w`` and ``l_w``."""
+    state, ``enc`` and ``mats``, with its affine maps ``e_in``, ``e_w`` and ``l_w``. ``work``
+    (1-D, the state's dtype) holds the sweep's four state-sized arrays when it has 4 x
+    ``final.size`` elements (``SmallKernel.workspace``), else they are allocated."""
     size, batch, n = final.shape[1], final.shape[2], enc.shape[1]
     grad_t = np.empty((grad.shape[1], batch), dtype=final.dtype)  # (K, B)
     for b in range(batch):
@@ -318,9 +356,7 @@ def backward_loops(grad: np.ndarray, final: np.ndarray, enc: np.ndarray, mats: n
             grad_t[k, b] = grad[b, k]
     enc_grad = np.empty((n, enc.shape[2] - 1, batch), dtype=final.dtype)
     lay_grad = np.zeros(mats.shape[:2] + (mats.shape[2] - 1,), dtype=final.dtype)
-    state = final.copy() if need_weights else final  # only swept back for the weights
-    cot = np.empty_like(final)
-    spare, cot_spare = np.empty_like(final), np.empty_like(final)
+    state, cot, spare, cot_spare = _sweep_arrays(final, need_weights, work)
     weights = np.empty(batch, dtype=final.dtype)
     for i in range(size):  # dL = Re <cot, d state>
         weights.fill(0)
