@@ -251,7 +251,8 @@ def train_step(x: np.ndarray, y: np.ndarray, n_classes: int, ops: np.ndarray, pa
     """Forward, cross-entropy, backward (into ``grads``) and the update of every parameter
     in this thread; the batch loss, or -1 (nothing changed) if a label is outside the
     classes. The circuit runs over chunks of ``chunk`` samples (``kernel.chunk_size``: each
-    in cache); ``work`` is the backward's scratch (``kernel_loops.backward_loops``)."""
+    in cache); ``work`` is the kernel loops' scratch for every chunk (``SmallKernel.workspace``:
+    room for 4 chunk states, or empty)."""
     if not labels_ok(y, n_classes):
         return -1.0
     acts, xq = step_head(x, ops, params)
